@@ -1,0 +1,3 @@
+from kcompressd.cli import main
+
+main()

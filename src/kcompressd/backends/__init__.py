@@ -1,0 +1,1 @@
+"""Swap backends: zram over zsmalloc (and, later, zswap)."""

@@ -1,0 +1,35 @@
+"""zram's stat files as the kernel prints them (mm_stat_show / io_stat_show in zram_drv.c).
+
+Shared by the model and by the kernel layer, which parses the real files by position.
+"""
+
+from __future__ import annotations
+
+MM_STAT_FIELDS = (
+    "orig_data_size",
+    "compr_data_size",
+    "mem_used_total",
+    "mem_limit",
+    "mem_used_max",
+    "same_pages",
+    "pages_compacted",
+    "huge_pages",
+    "huge_pages_since",
+)
+
+IO_STAT_FIELDS = ("failed_reads", "failed_writes", "invalid_io", "notify_free")
+
+
+def format_mm_stat(stat: dict[str, int]) -> str:
+    """One line, the widths mm_stat_show() uses ("%8llu %8llu %8llu %8lu %8ld %8llu %8lu ...")."""
+    return " ".join(f"{stat[f]:8d}" for f in MM_STAT_FIELDS) + "\n"
+
+
+def format_io_stat(stat: dict[str, int]) -> str:
+    return " ".join(f"{stat[f]:8d}" for f in IO_STAT_FIELDS) + "\n"
+
+
+def parse_stat(line: str, fields: tuple[str, ...]) -> dict[str, int]:
+    """Parse by position, tolerating missing trailing fields of older kernels."""
+    values = [int(v) for v in line.split()]
+    return {f: v for f, v in zip(fields, values, strict=False)}

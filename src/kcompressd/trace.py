@@ -1,0 +1,71 @@
+"""Timelines and their Chrome/Perfetto JSON trace (opens in ui.perfetto.dev).
+
+The simulator and the real-kernel harness both record a `Timeline`; this module alone knows
+the trace format, so both produce traces that look alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kcompressd.errors import KcompressdError
+
+
+@dataclass
+class Slice:
+    thread: str
+    name: str
+    start: float  # seconds
+    duration: float  # seconds
+
+
+@dataclass
+class Timeline:
+    """Counter tracks (name -> [(t, value)]) and thread slices, times in seconds."""
+
+    counters: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    slices: list[Slice] = field(default_factory=list)
+
+    def counter(self, name: str, t: float, value: float) -> None:
+        self.counters.setdefault(name, []).append((t, value))
+
+    def slice(self, thread: str, name: str, start: float, duration: float) -> None:
+        self.slices.append(Slice(thread, name, start, duration))
+
+
+def perfetto_events(timeline: Timeline, process: str = "kcompressd") -> list[dict]:
+    pid = 1
+    events: list[dict] = [
+        {"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": process}}
+    ]
+    tids: dict[str, int] = {}
+    for s in timeline.slices:
+        if s.thread not in tids:
+            tids[s.thread] = len(tids) + 1
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tids[s.thread],
+                           "args": {"name": s.thread}})
+        events.append({"ph": "X", "name": s.name, "pid": pid, "tid": tids[s.thread],
+                       "ts": s.start * 1e6, "dur": s.duration * 1e6})
+    for name, samples in timeline.counters.items():
+        for t, v in samples:
+            events.append({"ph": "C", "name": name, "pid": pid, "ts": t * 1e6,
+                           "args": {"value": v}})
+    return events
+
+
+def write_perfetto(timeline: Timeline, path: str | os.PathLike[str],
+                   process: str = "kcompressd") -> None:
+    """Write the trace atomically; a failed write leaves no partial file."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
+    doc = {"traceEvents": perfetto_events(timeline, process), "displayTimeUnit": "ms"}
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
