@@ -1,0 +1,160 @@
+"""A timeline as a figure: what a Perfetto trace shows, in one PNG for a report or a mail.
+
+Panels, top to bottom, each drawn only when its counters are in the timeline: free pages
+against the min/low/high watermarks; pages under writeback and offload queue depth; zram
+memory; any other counters; then one lane per thread with its busy slices (balance_pgdat,
+compress, try_to_free_pages, ...). Used by `kcompressd simulate --plot` and `kcompressd bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kcompressd.errors import KcompressdError
+from kcompressd.trace import Timeline
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+WATERMARKS = ("wmark_min", "wmark_low", "wmark_high")
+# (panel title, y label, counters, scale) in drawing order.
+COUNTER_PANELS: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
+    ("free memory", "pages", ("free_pages", *WATERMARKS), 1.0),
+    ("writeback", "pages", ("writeback_pages", "queue_depth"), 1.0),
+    ("zram", "MiB", ("zram_mem_used_bytes",), 1.0 / (1 << 20)),
+)
+_STYLES = {
+    "free_pages": {"color": "tab:blue", "lw": 1.2},
+    "wmark_min": {"color": "tab:red", "ls": "--", "lw": 1.0},
+    "wmark_low": {"color": "tab:orange", "ls": "--", "lw": 1.0},
+    "wmark_high": {"color": "tab:green", "ls": "--", "lw": 1.0},
+}
+# Slices closer than this fraction of the time span are drawn as one bar: they would share a
+# pixel anyway, and merging keeps a run of millions of slices drawable.
+_MERGE_FRACTION = 1.0 / 4000
+
+
+_LANE_ORDER = ("kswapd", "kcompressd")
+
+
+def thread_sort_key(name: str) -> tuple[int, str, int]:
+    """Reclaim threads first, then the rest; kswapd0 < kswapd1 < kswapd10 (kernel order)."""
+    m = re.fullmatch(r"(.*?)(\d*)", name)
+    assert m is not None
+    prefix, num = m.group(1), int(m.group(2) or -1)
+    rank = _LANE_ORDER.index(prefix) if prefix in _LANE_ORDER else len(_LANE_ORDER)
+    return rank, prefix, num
+
+
+def merge_intervals(starts: np.ndarray, ends: np.ndarray, gap: float) -> np.ndarray:
+    """Union of [start, end) intervals, joining those less than `gap` apart; (n, 2) array."""
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], np.maximum.accumulate(ends[order])
+    breaks = np.nonzero(s[1:] > e[:-1] + gap)[0]
+    first = np.concatenate(([0], breaks + 1))
+    last = np.concatenate((breaks, [len(s) - 1]))
+    return np.column_stack((s[first], e[last]))
+
+
+def _time_span(timeline: Timeline) -> tuple[float, float]:
+    ts = [t for samples in timeline.counters.values() for t, _ in samples[:1] + samples[-1:]]
+    for s in timeline.slices:
+        ts += (s.start, s.start + s.duration)
+    return min(ts), max(ts)
+
+
+def _legend_above(ax: Axes, handles: list, labels: list[str]) -> None:
+    """Legend in the panel's title row, right-aligned, so it never hides data."""
+    ax.legend(handles, labels, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize="small",
+              ncols=len(labels), frameon=False, borderaxespad=0.1)
+
+
+def _draw_counters(ax: Axes, timeline: Timeline, names: tuple[str, ...], scale: float) -> None:
+    for name in names:
+        samples = timeline.counters.get(name)
+        if not samples:
+            continue
+        t, v = np.asarray(samples, dtype=float).T
+        ax.step(t, v * scale, where="post", label=name, **_STYLES.get(name, {"lw": 1.0}))
+    _legend_above(ax, *ax.get_legend_handles_labels())
+
+
+def _draw_lanes(ax: Axes, timeline: Timeline, gap: float) -> None:
+    by_lane: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for s in timeline.slices:
+        by_lane[s.thread][s.name].append((s.start, s.start + s.duration))
+    lanes = sorted(by_lane, key=thread_sort_key)
+    names = sorted({n for per in by_lane.values() for n in per})
+    colors = {n: f"C{i % 10}" for i, n in enumerate(names)}
+    for row, lane in enumerate(lanes):
+        for name, spans in by_lane[lane].items():
+            arr = np.asarray(spans, dtype=float)
+            merged = merge_intervals(arr[:, 0], arr[:, 1], gap)
+            ax.broken_barh(list(zip(merged[:, 0], merged[:, 1] - merged[:, 0], strict=True)),
+                           (row - 0.4, 0.8), facecolors=colors[name], label=name)
+    ax.set_yticks(range(len(lanes)), lanes, fontsize="small")
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    _legend_above(ax, list(unique.values()), list(unique))
+
+
+def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str = "") -> None:
+    """Draw `timeline` to `path` (format from its suffix, PNG by default), atomically."""
+    try:
+        from matplotlib.figure import Figure  # Figure without pyplot renders with Agg
+    except ImportError as e:
+        raise KcompressdError("plotting needs matplotlib: pip install 'kcompressd[plot]'") from e
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
+    fmt = p.suffix.lower().lstrip(".") or "png"
+    fig = Figure(figsize=(12, 2.0))
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise KcompressdError(f"{p}: unknown figure format {fmt!r} "
+                              f"(one of {', '.join(sorted(supported))})")
+    if not timeline.counters and not timeline.slices:
+        raise KcompressdError(f"{p}: the timeline is empty, nothing to plot")
+
+    panels: list[tuple[str, str, tuple[str, ...], float]] = [
+        panel for panel in COUNTER_PANELS if any(timeline.counters.get(n) for n in panel[2])]
+    known = {n for panel in COUNTER_PANELS for n in panel[2]}
+    others = tuple(sorted(n for n in timeline.counters if n not in known))
+    if others:
+        panels.append(("other counters", "", others, 1.0))
+    lanes = len({s.thread for s in timeline.slices})
+    heights = [2.2] * len(panels) + ([max(1.2, 0.3 * lanes)] if lanes else [])
+    fig.set_size_inches(12, sum(heights) + 1.0)
+    axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
+    t0, t1 = _time_span(timeline)
+    for ax, (name, ylabel, counters, scale) in zip(axes, panels, strict=False):
+        _draw_counters(ax, timeline, counters, scale)
+        ax.set_title(name, loc="left", fontsize="medium")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    if lanes:
+        _draw_lanes(axes[-1], timeline, gap=(t1 - t0) * _MERGE_FRACTION)
+        axes[-1].set_title("threads (busy)", loc="left", fontsize="medium")
+    axes[-1].set_xlabel("time (s)")
+    axes[-1].set_xlim(t0, t1 if t1 > t0 else t0 + 1e-6)
+    if title:
+        fig.suptitle(title)
+    fig.set_layout_engine("constrained")
+
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        fig.savefig(tmp, format=fmt, dpi=100)
+        os.replace(tmp, p)
+    except OSError as e:
+        raise KcompressdError(f"{p}: cannot write figure: {e.strerror}") from e
+    finally:
+        tmp.unlink(missing_ok=True)

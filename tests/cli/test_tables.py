@@ -1,0 +1,66 @@
+import io
+from typing import Any
+
+from rich.console import Console
+
+from kcompressd.cli.tables import comparison_table, cpu_rows, fmt, ratios, result_table
+from kcompressd.result import make_result
+
+
+def result(pgsteal: int, kcompressd: int, stalls: list[float]) -> dict[str, Any]:
+    cpu = {"kswapd0": 3.0, **{f"eater{i}": 1.0 for i in range(8)}}
+    cpu.update({f"kcompressd{i}": 2.0 for i in range(kcompressd)})
+    return make_result(
+        source="simulator",
+        vmstat={"pgsteal_anon": pgsteal, "pgsteal_kswapd": pgsteal, "allocstall": len(stalls)},
+        measured_seconds=10.0, cpu=cpu, latency_us=stalls,
+        zram={"orig_data_size": 1 << 30, "compr_data_size": 1 << 28, "mem_used_total": 300 << 20},
+        workload={"elapsed_seconds": 12.5}, scenario={"name": "phone-memeater"},
+        meta={"seed": 0, "simulated_seconds": 12.0, "wall_seconds": 3.0, "events": 1000})
+
+
+def render(table: Any) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(table)
+    return console.export_text()
+
+
+def test_ratios_against_first_and_null_for_zero() -> None:
+    base, other = result(3_000_000, 0, []), result(4_500_000, 4, [10.0, 30.0])
+    r = ratios(base, other)
+    assert r["rates"]["pgsteal_anon"] == 1.5
+    assert r["cpu"]["kswapd0"] == 1.0
+    assert "kcompressd0" not in r["cpu"]  # the baseline has no such thread
+    assert r["rates"]["allocstall"] is None  # no ratio to zero stalls
+    assert r["zram"]["mem_used_total"] == 1.0
+
+
+def test_result_table_shows_counters_rates_cpu_share_and_zram() -> None:
+    text = render(result_table(result(3_000_000, 0, [10.0, 20.0])))
+    assert "pgsteal_anon" in text and "3,000,000" in text and "300,000" in text
+    assert "30% CPU" in text  # kswapd0: 3 s of 10 measured
+    assert "stall p99 (µs)" in text
+    assert "zram mem_used_total" in text and "314,572,800" in text
+
+
+def test_comparison_table_has_one_column_per_design_with_ratios() -> None:
+    docs = {"none": result(3_000_000, 0, []), "kcompressd-v1": result(4_500_000, 4, [10.0])}
+    text = render(comparison_table(docs))
+    header = next(line for line in text.splitlines() if "none" in line)
+    assert "kcompressd-v1 (\N{MULTIPLICATION SIGN}none)" in header
+    steal = next(line for line in text.splitlines() if line.startswith("│ pgsteal_anon/s"))
+    assert "300,000" in steal and "450,000 \N{MULTIPLICATION SIGN}1.50" in steal
+    assert "pswpin/s" not in text  # no run moved it
+
+
+def test_cpu_rows_collapse_large_thread_groups_only() -> None:
+    rows = cpu_rows([{"kswapd0": 1.0, "kswapd1": 1.0, **{f"eater{i}": 1.0 for i in range(8)}}])
+    assert rows[:2] == [("kswapd0", ["kswapd0"]), ("kswapd1", ["kswapd1"])]
+    assert rows[2][0] == "eater* (8 threads)" and len(rows[2][1]) == 8
+
+
+def test_fmt() -> None:
+    assert fmt(1234567) == "1,234,567"
+    assert fmt(300000.4) == "300,000"
+    assert fmt(0.0123456) == "0.01235"
+    assert fmt("[x]") == "\\[x]"  # rich markup escaped
