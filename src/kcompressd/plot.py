@@ -106,24 +106,33 @@ def _draw_lanes(ax: Axes, timeline: Timeline, gap: float) -> None:
     _legend_above(ax, list(unique.values()), list(unique))
 
 
-def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str = "") -> None:
-    """Draw `timeline` to `path` (format from its suffix, PNG by default), atomically."""
+def check_figure_path(path: str | os.PathLike[str]) -> str:
+    """The figure format for `path` (its suffix, PNG by default); refuses a missing directory,
+    an unknown format or a missing matplotlib before any work is done."""
     try:
-        from matplotlib.figure import Figure  # Figure without pyplot renders with Agg
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError as e:
         raise KcompressdError("plotting needs matplotlib: pip install 'kcompressd[plot]'") from e
     p = Path(path)
     if not p.parent.is_dir():
         raise KcompressdError(f"{p}: directory {p.parent} does not exist")
     fmt = p.suffix.lower().lstrip(".") or "png"
-    fig = Figure(figsize=(12, 2.0))
-    supported = fig.canvas.get_supported_filetypes()
+    supported = FigureCanvasAgg.get_supported_filetypes()
     if fmt not in supported:
         raise KcompressdError(f"{p}: unknown figure format {fmt!r} "
                               f"(one of {', '.join(sorted(supported))})")
+    return fmt
+
+
+def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str = "") -> None:
+    """Draw `timeline` to `path` (format from its suffix, PNG by default), atomically."""
+    fmt = check_figure_path(path)
+    from matplotlib.figure import Figure  # a Figure without pyplot renders with Agg
+
+    p = Path(path)
     if not timeline.counters and not timeline.slices:
         raise KcompressdError(f"{p}: the timeline is empty, nothing to plot")
-
+    fig = Figure()
     panels: list[tuple[str, str, tuple[str, ...], float]] = [
         panel for panel in COUNTER_PANELS if any(timeline.counters.get(n) for n in panel[2])]
     known = {n for panel in COUNTER_PANELS for n in panel[2]}
