@@ -26,7 +26,9 @@ def format_mm_stat(stat: dict[str, int]) -> str:
 
 
 def format_io_stat(stat: dict[str, int]) -> str:
-    return " ".join(f"{stat[f]:8d}" for f in IO_STAT_FIELDS) + "\n"
+    """io_stat_show() in 6.18 prints invalid_io as a bare literal 0 ("%8llu %8llu 0 %8llu")."""
+    return (f"{stat['failed_reads']:8d} {stat['failed_writes']:8d} {stat['invalid_io']:d} "
+            f"{stat['notify_free']:8d}\n")
 
 
 def parse_stat(line: str, fields: tuple[str, ...]) -> dict[str, int]:

@@ -1,0 +1,258 @@
+"""A zram device over a byte-exact zsmalloc pool, modelled on drivers/block/zram/zram_drv.c.
+
+Follows Linux 6.18: a write compresses first, allocates the new object, checks the memory
+limit, and only then frees what the slot held (zram_write_page after "zram: fix slot write race
+condition", 6.17), so a write refused for the limit leaves the slot's old contents intact.
+Reads return the stored bytes (decompressed), so the model is checked against the pages written.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kcompressd import PAGE_SIZE
+from kcompressd.backends.size_classes import DEFAULT_CHAIN_SIZE
+from kcompressd.backends.zram_stats import (
+    IO_STAT_FIELDS,
+    MM_STAT_FIELDS,
+    format_io_stat,
+    format_mm_stat,
+)
+from kcompressd.backends.zsmalloc import ZsPool
+from kcompressd.codecs import get_codec
+
+# enum zram_pageflags (the two that change accounting).
+ZRAM_SAME = 1
+ZRAM_HUGE = 2
+
+
+class Zram:
+    """One zram device: a slot table, a compressor and a zsmalloc pool."""
+
+    def __init__(self, disksize: int, algorithm: str = "lz4", *,
+                 chain_size: int = DEFAULT_CHAIN_SIZE, mem_limit: int = 0) -> None:
+        if disksize < PAGE_SIZE:
+            raise ValueError(f"disksize {disksize} is smaller than one page")
+        codec = get_codec(algorithm)
+        self.algorithm = algorithm
+        self._compress = codec.compress
+        self._decompress = codec.decompress
+        self.chain_size = chain_size
+        # disksize_store() rounds the size up to whole pages.
+        self.disksize = -(-disksize // PAGE_SIZE) * PAGE_SIZE
+        self.nr_pages = self.disksize // PAGE_SIZE
+        self._init_meta()
+        self.mem_limit = mem_limit
+
+    def _init_meta(self) -> None:
+        """zram_meta_alloc() plus zeroed stats."""
+        self.pool = ZsPool(self.chain_size)
+        self.huge_class_size = self.pool.huge_class_size
+        n = self.nr_pages
+        # Slot table: handle (or the fill word of a same-filled page), object size, flags.
+        self._handle = [0] * n
+        self._size = [0] * n
+        self._flags = bytearray(n)
+        self.pages_stored = 0
+        self.compr_data_size = 0
+        self.same_pages = 0
+        self.huge_pages = 0
+        self.huge_pages_since = 0
+        self.max_used_pages = 0
+        self.failed_reads = 0
+        self.failed_writes = 0
+        self.notify_free = 0
+
+    # -- sysfs knobs --------------------------------------------------------------------
+
+    @property
+    def mem_limit(self) -> int:
+        return self.limit_pages * PAGE_SIZE
+
+    @mem_limit.setter
+    def mem_limit(self, limit: int) -> None:
+        """mem_limit_store(): PAGE_ALIGN(limit) in pages; 0 means no limit."""
+        if limit < 0:
+            raise ValueError(f"mem_limit {limit} is negative")
+        self.limit_pages = -(-limit // PAGE_SIZE)
+
+    def reset_mem_used_max(self) -> None:
+        """mem_used_max_store("0"): restart the high-water mark from the current usage."""
+        self.max_used_pages = self.pool.zs_get_total_pages()
+
+    def reset(self) -> None:
+        """zram_reset_device(): every slot freed, stats zeroed, the limit cleared.
+
+        The kernel then needs a new disksize; the model stays usable with the same one.
+        """
+        self._init_meta()
+        self.limit_pages = 0
+
+    # -- the I/O paths ------------------------------------------------------------------
+
+    def _check(self, index: int) -> None:
+        if not 0 <= index < self.nr_pages:
+            raise IndexError(f"slot {index} outside the device (0..{self.nr_pages - 1})")
+
+    def _slot_free(self, index: int) -> None:
+        """slot_free() / zram_free_page(): drop whatever the slot holds."""
+        flags = self._flags[index]
+        if flags & ZRAM_HUGE:
+            self.huge_pages -= 1
+        if flags & ZRAM_SAME:
+            self.same_pages -= 1
+        else:
+            handle = self._handle[index]
+            if not handle:
+                return
+            self.pool.zs_free(handle)
+            self.compr_data_size -= self._size[index]
+        self.pages_stored -= 1
+        self._flags[index] = 0
+        self._handle[index] = 0
+        self._size[index] = 0
+
+    def write_page(self, index: int, page: bytes) -> int:
+        """zram_bio_write() of one full page: 0, or -ENOMEM counted in failed_writes.
+
+        zram_write_page(), write_same_filled_page(), write_incompressible_page() and
+        zram_can_store_page() inlined: this is the replay's hot path.
+        """
+        if not 0 <= index < self.nr_pages:
+            raise IndexError(f"slot {index} outside the device (0..{self.nr_pages - 1})")
+        if len(page) != PAGE_SIZE:
+            raise ValueError(f"page of {len(page)} bytes, expected {PAGE_SIZE}")
+        word = page[:8]
+        if page[-8:] == word and word * (PAGE_SIZE // 8) == page:  # page_same_filled()
+            if self._flags[index] or self._handle[index]:
+                self._slot_free(index)
+            self._flags[index] = ZRAM_SAME
+            self._handle[index] = int.from_bytes(word, "little")
+            self.same_pages += 1
+            self.pages_stored += 1
+            return 0
+        comp = self._compress(page)
+        size = len(comp)
+        huge = size >= self.huge_class_size
+        if huge:
+            comp, size = page, PAGE_SIZE  # stored as is
+        pool = self.pool
+        handle = pool.alloc(size, comp)
+        pages = pool.pages_allocated
+        if pages > self.max_used_pages:
+            self.max_used_pages = pages
+        if self.limit_pages and pages > self.limit_pages:
+            pool.zs_free(handle)
+            self.failed_writes += 1
+            return -errno.ENOMEM
+        if self._flags[index] or self._handle[index]:
+            self._slot_free(index)
+        self._handle[index] = handle
+        self._size[index] = size
+        self.compr_data_size += size
+        self.pages_stored += 1
+        if huge:
+            self._flags[index] = ZRAM_HUGE
+            self.huge_pages += 1
+            self.huge_pages_since += 1
+        return 0
+
+    def read_page(self, index: int) -> bytes:
+        """zram_read_page(): fill word, raw copy or decompression; a free slot reads zeroes."""
+        self._check(index)
+        flags = self._flags[index]
+        handle = self._handle[index]
+        if flags & ZRAM_SAME or not handle:
+            return handle.to_bytes(8, "little") * (PAGE_SIZE // 8)
+        data = self.pool.zs_obj_read(handle)
+        if flags & ZRAM_HUGE:
+            return data
+        return self._decompress(data)
+
+    def discard(self, index: int) -> None:
+        """zram_bio_discard() of one page: the slot is freed and notify_free counts it."""
+        self._check(index)
+        self._slot_free(index)
+        self.notify_free += 1
+
+    def compact(self) -> int:
+        """compact_store(): zs_compact() on the pool; returns pages freed."""
+        return self.pool.zs_compact()
+
+    # -- stats --------------------------------------------------------------------------
+
+    def mm_stat(self) -> dict[str, int]:
+        """mm_stat_show() fields by name (MM_STAT_FIELDS order)."""
+        values = (
+            self.pages_stored * PAGE_SIZE,
+            self.compr_data_size,
+            self.pool.zs_get_total_pages() * PAGE_SIZE,
+            self.limit_pages * PAGE_SIZE,
+            self.max_used_pages * PAGE_SIZE,
+            self.same_pages,
+            self.pool.pages_compacted,
+            self.huge_pages,
+            self.huge_pages_since,
+        )
+        return dict(zip(MM_STAT_FIELDS, values, strict=True))
+
+    def io_stat(self) -> dict[str, int]:
+        """io_stat_show() fields by name; invalid_io is printed as a constant 0 in 6.18."""
+        values = (self.failed_reads, self.failed_writes, 0, self.notify_free)
+        return dict(zip(IO_STAT_FIELDS, values, strict=True))
+
+    def mm_stat_text(self) -> str:
+        return format_mm_stat(self.mm_stat())
+
+    def io_stat_text(self) -> str:
+        return format_io_stat(self.io_stat())
+
+
+@dataclass(frozen=True)
+class ReplayStage:
+    """mm_stat and io_stat after one step of a replay ("write", "free", "compact")."""
+
+    name: str
+    mm_stat: dict[str, int]
+    io_stat: dict[str, int]
+
+
+def replay_steps(pages: int, free_every: int | None, compact: bool) -> list[str]:
+    """The steps `zram replay` takes; shared by the model and the real-device replay."""
+    if free_every is not None and free_every < 1:
+        raise ValueError(f"free_every must be >= 1, got {free_every}")
+    steps = ["write"]
+    if free_every:
+        steps.append("free")
+    if compact:
+        steps.append("compact")
+    return steps
+
+
+def freed_slots(pages: int, free_every: int) -> Iterable[int]:
+    """Slots 0, K, 2K, ... below `pages`."""
+    return range(0, pages, free_every)
+
+
+def replay(pages: Sequence[bytes], algorithm: str = "lz4", *,
+           chain_size: int = DEFAULT_CHAIN_SIZE, mem_limit: int = 0,
+           free_every: int | None = None, compact: bool = False) -> list[ReplayStage]:
+    """Write page i to slot i of a fresh device, free every K-th slot, compact; stats per step."""
+    steps = replay_steps(len(pages), free_every, compact)
+    zram = Zram(max(len(pages), 1) * PAGE_SIZE, algorithm,
+                chain_size=chain_size, mem_limit=mem_limit)
+    stages = []
+    for step in steps:
+        if step == "write":
+            write = zram.write_page
+            for i, page in enumerate(pages):
+                write(i, page)
+        elif step == "free":
+            for i in freed_slots(len(pages), free_every or 1):
+                zram.discard(i)
+        else:
+            zram.compact()
+        stages.append(ReplayStage(step, zram.mm_stat(), zram.io_stat()))
+    return stages
