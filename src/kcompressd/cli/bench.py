@@ -1,9 +1,115 @@
-"""`kcompressd bench` commands."""
+"""`kcompressd bench`: reclaim measured on the real kernel of this machine."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from kcompressd.cli.output import emit_json, stderr, stdout
+from kcompressd.cli.tables import comparison_table, result_table
+from kcompressd.errors import KcompressdError
+from kcompressd.kernel.bench import BenchOptions, prepare, run_bench
+from kcompressd.kernel.plan import Plan
+from kcompressd.kernel.restore import Terminated
+
+
+def parse_size(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise KcompressdError(f"--size must be a number of GiB or 'auto', got {text!r}") from None
+
+
+def parse_settings(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise KcompressdError(
+            f"--kcompressd takes comma-separated integers (e.g. 0,24,256), got {text!r}"
+        ) from None
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(title="kcompressd bench plan", title_justify="left")
+    table.add_column("")
+    table.add_column("")
+    for what, value in plan.describe():
+        table.add_row(what, value)
+    return table
+
+
+def summary_table(doc: dict[str, Any]) -> Table:
+    table = Table(title="median and spread over the runs", title_justify="left")
+    table.add_column("")
+    for series in doc["series"]:
+        k = series["kcompressd"]
+        table.add_column("default" if k is None else f"kcompressd={k}", justify="right")
+    for metric in doc["series"][0]["summary"]:
+        cells = [f"{s['summary'][metric]['median']:,.1f} ±{s['summary'][metric]['spread']:.1%}"
+                 for s in doc["series"]]
+        table.add_row(metric, *cells)
+    return table
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def bench(
+        size: str = typer.Option("auto", help="Workload GiB all eaters together, or 'auto'."),
+        threads: int = typer.Option(os.cpu_count() or 1, help="Eater processes."),
+        algorithm: str = typer.Option("lz4", help="zram compression algorithm."),
+        corpus: Path | None = typer.Option(None, help="Corpus of pages the eaters write "
+                                           "(default: the built-in 'phone' corpus)."),
+        duration: float = typer.Option(30.0, help="Measured seconds per run."),
+        repeat: int = typer.Option(1, help="Runs per setting."),
+        kcompressd: str | None = typer.Option(None, help="vm.kcompressd settings to A/B, "
+                                              "e.g. 0,24,256 (patched kernels only)."),
+        perf: bool = typer.Option(False, "--perf", help="Split kswapd's time with perf."),
+        trace: Path | None = typer.Option(None, help="Write the timeline as a Perfetto trace."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
+        json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    ) -> None:
+        """Run a memory eater on this machine's kernel with zram swap; report reclaim."""
+        options = BenchOptions(size=parse_size(size), threads=threads, algorithm=algorithm,
+                               corpus=corpus, duration=duration, repeat=repeat,
+                               kcompressd=parse_settings(kcompressd), perf=perf, trace=trace)
+        plan, pages, corpus_name = prepare(options)
+        if dry_run:
+            if json_out:
+                emit_json({"plan": plan.to_dict(), "corpus": corpus_name})
+            else:
+                stdout.print(plan_table(plan))
+            return
+        (stderr if json_out else stdout).print(plan_table(plan))
+
+        def progress(i: int, setting: int | None) -> None:
+            label = "" if setting is None else f" vm.kcompressd={setting}"
+            stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
+
+        try:
+            doc = run_bench(options, plan, pages, corpus_name, progress)
+        except Terminated as e:
+            print(f"kcompressd: bench stopped by {e}; the machine is restored", file=sys.stderr)
+            raise typer.Exit(143) from None
+        except KeyboardInterrupt:
+            print("kcompressd: bench interrupted; the machine is restored", file=sys.stderr)
+            raise typer.Exit(130) from None
+        if json_out:
+            emit_json(doc)
+        elif "series" in doc:
+            stdout.print(comparison_table(
+                {f"{'default' if s['kcompressd'] is None else s['kcompressd']} #{i}": r
+                 for s in doc["series"] for i, r in enumerate(s["runs"])}, title="runs"))
+            stdout.print(summary_table(doc))
+        else:
+            stdout.print(result_table(doc, title="kcompressd bench"))
+            if doc["workload"]["stopped_early"]:
+                stderr.print(f"[yellow]stopped early: {doc['workload']['stopped_early']}")

@@ -1,0 +1,284 @@
+"""`kcompressd bench`: a memory-eater workload on the real kernel, zram as swap, measured.
+
+One run: zram device -> swap -> sysctls -> hugepage balloon -> eaters, sampled at 10 Hz for
+the planned duration, then everything undone in reverse order by a Restorer (on success,
+errors, Ctrl-C and SIGTERM alike). A series repeats runs, interleaving the vm.kcompressd
+settings of an A/B test so that drift of the machine hits every setting alike.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kcompressd import PAGE_SIZE
+from kcompressd.codecs import available
+from kcompressd.corpus.io import read_corpus_bytes
+from kcompressd.errors import KcompressdError
+from kcompressd.kernel import sysfs, zram
+from kcompressd.kernel.hugepages import inflate_balloon
+from kcompressd.kernel.lock import run_lock
+from kcompressd.kernel.meminfo import read_meminfo
+from kcompressd.kernel.perf import PerfRecorder, split_profile
+from kcompressd.kernel.plan import GIB, Plan, make_plan, zram_ratio
+from kcompressd.kernel.procstat import reclaim_threads
+from kcompressd.kernel.restore import Restorer
+from kcompressd.kernel.sampler import INTERVAL, Sample, Sampler
+from kcompressd.kernel.swap import swapon
+from kcompressd.kernel.sysctl import set_sysctl, sysctl_path
+from kcompressd.kernel.vmstat import vmstat_delta
+from kcompressd.kernel.workload import CHUNK_PAGES, Eaters
+from kcompressd.result import make_result
+from kcompressd.trace import Timeline, write_perfetto
+
+KCOMPRESSD_SYSCTL = "vm.kcompressd"
+DEFAULT_CORPUS_PROFILE = "phone"
+# Rates and figures summarised (median, spread) over the runs of a series.
+PREFILL_TIMEOUT = 120.0
+SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout")
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    size: float | None = None  # workload GiB; None plans it from memory
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    algorithm: str = "lz4"
+    corpus: Path | None = None
+    duration: float = 30.0
+    repeat: int = 1
+    kcompressd: tuple[int, ...] = ()
+    perf: bool = False
+    trace: Path | None = None
+
+
+@dataclass
+class Run:
+    result: dict[str, Any]
+    timeline: Timeline
+
+
+def validate(o: BenchOptions) -> None:
+    if o.threads < 1:
+        raise KcompressdError(f"--threads must be at least 1, got {o.threads}")
+    if o.size is not None and not o.size > 0:
+        raise KcompressdError(f"--size must be a positive number of GiB or 'auto', got {o.size:g}")
+    if not o.duration > 0:
+        raise KcompressdError(f"--duration must be positive, got {o.duration:g}")
+    if o.repeat < 1:
+        raise KcompressdError(f"--repeat must be at least 1, got {o.repeat}")
+    if any(v < 0 for v in o.kcompressd):
+        raise KcompressdError(f"--kcompressd values must be >= 0, got {list(o.kcompressd)}")
+    if o.kcompressd and not sysctl_path(KCOMPRESSD_SYSCTL).exists():
+        raise KcompressdError(
+            f"--kcompressd needs a kernel with the kcompressd patch: "
+            f"{sysctl_path(KCOMPRESSD_SYSCTL)} does not exist on {platform.release()}"
+        )
+    if o.trace is not None and not o.trace.parent.is_dir():
+        raise KcompressdError(f"--trace {o.trace}: directory {o.trace.parent} does not exist")
+
+
+def check_machine(algorithm: str) -> None:
+    """Root, a zram device that is free or can be hot-added, and the algorithm in the kernel."""
+    sysfs.require_root("kcompressd bench")
+    if not zram.zram_available():
+        raise KcompressdError(f"no zram device: {zram.SYS_BLOCK / 'zram0'} is absent "
+                              "(modprobe zram?)")
+    devices = zram.existing_devices()
+    if not any(d.disksize == 0 for d in devices) and not (zram.ZRAM_CONTROL / "hot_add").exists():
+        raise KcompressdError("no free zram device (all are in use) and no zram hot_add")
+    algorithms = devices[0].algorithms() if devices else []
+    if algorithms and algorithm not in algorithms:
+        raise KcompressdError(f"unknown zram algorithm {algorithm!r}; this kernel has "
+                              f"{', '.join(algorithms)}")
+
+
+def load_corpus(path: Path | None) -> tuple[bytes, str]:
+    if path is None:
+        from kcompressd.corpus.builtin import builtin_corpus
+
+        path = builtin_corpus(DEFAULT_CORPUS_PROFILE)
+    return read_corpus_bytes(path), str(path)
+
+
+def prepare(o: BenchOptions) -> tuple[Plan, bytes, str]:
+    """Checks, corpus and plan: everything before the machine is touched (--dry-run ends here)."""
+    validate(o)
+    check_machine(o.algorithm)
+    corpus, name = load_corpus(o.corpus)
+    pages = [corpus[i : i + PAGE_SIZE] for i in range(0, len(corpus), PAGE_SIZE)]
+    ratio, codec = zram_ratio(pages, o.algorithm, available())
+    plan = make_plan(read_meminfo(), size=o.size, threads=o.threads, algorithm=o.algorithm,
+                     ratio=ratio, ratio_codec=codec, duration=o.duration)
+    return plan, corpus, name
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor()
+
+
+def _measure(sampler: Sampler, eaters: Eaters, plan: Plan) -> str | None:
+    """Sample until the duration is over; the reason when the run had to stop early."""
+    first = sampler.tick()
+    eaters.go()
+    while True:
+        next_t = sampler.samples[-1].t + INTERVAL
+        time.sleep(max(0.0, next_t - (time.monotonic() - sampler.t0)))
+        s = sampler.tick()
+        if s.t - first.t >= plan.duration:
+            return None
+        if s.headroom < plan.floor:
+            return (f"safety floor: headroom {s.headroom / GIB:.2f} GiB < {plan.floor / GIB:.2f} "
+                    f"GiB at {s.t - first.t:.1f} s")
+        if eaters.alive() < plan.threads:
+            codes = [p.exitcode for p in eaters.procs]
+            return f"an eater exited early (exit codes {codes}) at {s.t - first.t:.1f} s"
+
+
+def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | None,
+             perf: bool) -> Run:
+    """One measured run; the machine is as before when this returns or raises."""
+    timeline = Timeline()
+    wall0 = time.monotonic()
+    with Restorer() as restorer, tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
+        stack = ExitStack()
+        restorer.push("zram device", stack.close)
+        dev = stack.enter_context(zram.free_zram_device())
+        dev.configure(disksize=plan.zram_disksize, algorithm=plan.algorithm)
+        swapon(restorer, dev.dev)
+        for name, value in plan.sysctls.items():
+            set_sysctl(restorer, name, value)
+        if kcompressd is not None:
+            set_sysctl(restorer, KCOMPRESSD_SYSCTL, kcompressd)
+        balloon = inflate_balloon(restorer, plan.balloon_pages)
+        in_play = read_meminfo()["MemAvailable"]
+        t0 = time.monotonic()
+        eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus, int(t0 * 1e9))
+        restorer.push("workload processes", eaters.kill)
+        if not eaters.wait_ready(PREFILL_TIMEOUT):
+            raise KcompressdError("the eaters did not finish prefilling memory "
+                                  f"within {PREFILL_TIMEOUT:g} s")
+        prefill_seconds = time.monotonic() - t0
+        kthreads = reclaim_threads()
+        recorder = None
+        if perf:
+            recorder = PerfRecorder(list(kthreads.values()), Path(tmp) / "perf.data")
+            restorer.push("perf record", recorder.stop)
+            recorder.start()
+        sampler = Sampler(dev, {**kthreads, **{f"eater{i}": pid for i, pid in
+                                               enumerate(eaters.pids)}},
+                          t0, plan.ratio, timeline)
+        stopped_early = _measure(sampler, eaters, plan)
+        reports = eaters.stop()
+        profile = split_profile(recorder.script()) if recorder else None
+        device = dev.name
+    for r in reports:
+        if r is not None:
+            for start, dur in r.stalls:
+                timeline.slice(f"eater{r.index}", "stall", start, dur)
+    result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
+                     meta={"zram_device": device, "balloon_pages": balloon,
+                           "prefill_seconds": prefill_seconds,
+                           "mem_available_in_play": in_play, "kcompressd": kcompressd,
+                           "wall_seconds": time.monotonic() - wall0})
+    if profile is not None:
+        result["profile"] = profile
+    return Run(result, timeline)
+
+
+def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, corpus_name: str,
+            stopped_early: str | None, meta: dict[str, Any]) -> dict[str, Any]:
+    first, last = samples[0], samples[-1]
+    cpu = {k: last.cpu[k] - first.cpu[k] for k in last.cpu if k in first.cpu}
+    got = [r for r in reports if r is not None]
+    latency = np.concatenate([np.frombuffer(r.latency_us, dtype=np.float32) for r in got]) \
+        if got else np.zeros(0)
+    chunks = sum(r.chunks for r in got)
+    workload = {
+        "threads": plan.threads,
+        "bytes": plan.workload,
+        "prefill_bytes": plan.prefill * plan.threads,
+        "chunk_pages": CHUNK_PAGES,
+        "chunks": chunks,
+        "pages_written": chunks * CHUNK_PAGES,
+        "passes": sum(r.passes for r in got),
+        "corpus": corpus_name,
+        "corpus_pages": len(corpus) // PAGE_SIZE,
+        "eaters_lost": len(reports) - len(got),
+        "stopped_early": stopped_early or "",
+    }
+    scenario = {"name": "kernel-bench", "algorithm": plan.algorithm, "threads": plan.threads,
+                "workload_bytes": plan.workload, "duration": plan.duration,
+                "corpus": corpus_name}
+    return make_result(
+        source="kernel",
+        vmstat=vmstat_delta(first.vmstat, last.vmstat),
+        measured_seconds=last.t - first.t,
+        cpu=cpu,
+        latency_us=latency.tolist(),
+        zram=last.mm_stat,
+        workload=workload,
+        scenario=scenario,
+        meta={"kernel": platform.release(), "cpu_model": _cpu_model(),
+              "cpus": os.cpu_count(), "plan": plan.to_dict(),
+              "min_headroom": min(s.headroom for s in samples),
+              "samples": len(samples), **meta},
+    )
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, extremes and (max - min) / median of one figure over a series' runs."""
+    med = statistics.median(values)
+    return {"median": med, "min": min(values), "max": max(values),
+            "spread": (max(values) - min(values)) / med if med else 0.0,
+            "stdev": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out = {f"{k}/s": spread([r["rates"].get(k, 0.0) for r in results]) for k in SUMMARY_RATES}
+    out["cpu_kswapd0"] = spread([r["cpu"].get("kswapd0", 0.0) for r in results])
+    out["latency_p99_us"] = spread([r["latency"]["p99"] for r in results])
+    return out
+
+
+def trace_path(base: Path, label: str) -> Path:
+    return base.with_name(f"{base.stem}.{label}{base.suffix}") if label else base
+
+
+def run_bench(o: BenchOptions, plan: Plan, corpus: bytes, corpus_name: str,
+              progress: Any = None) -> dict[str, Any]:
+    """All runs of the options under the run lock: the result of the single run, or a series
+    document {"series": [{"kcompressd", "runs", "summary"}], "meta"} for several."""
+    settings: list[int | None] = list(o.kcompressd) or [None]
+    runs: dict[int | None, list[dict[str, Any]]] = {s: [] for s in settings}
+    single = o.repeat == 1 and len(settings) == 1
+    with run_lock():
+        for i in range(o.repeat):
+            for s in settings:  # interleaved: drift of the machine hits every setting alike
+                if progress:
+                    progress(i, s)
+                run = run_once(plan, corpus, corpus_name, kcompressd=s, perf=o.perf)
+                runs[s].append(run.result)
+                if o.trace is not None:
+                    label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
+                    write_perfetto(run.timeline, trace_path(o.trace, label))
+    if single:
+        return runs[settings[0]][0]
+    return {
+        "series": [{"kcompressd": s, "runs": rs, "summary": summarize(rs)}
+                   for s, rs in runs.items()],
+        "meta": {"source": "kernel", "repeat": o.repeat, "plan": plan.to_dict(),
+                 "kernel": platform.release(), "cpu_model": _cpu_model()},
+    }

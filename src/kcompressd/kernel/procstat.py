@@ -1,0 +1,48 @@
+"""CPU time of threads from /proc/PID/stat, and kernel threads found by name.
+
+kswapdN and kcompressdN are kernel threads: their pids are found by `comm` and their CPU time
+is utime + stime (fields 14 and 15 of proc_pid_stat(5), in clock ticks).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+PROC = Path("/proc")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RECLAIM_THREADS = re.compile(r"(kswapd|kcompressd)\d+")
+
+
+def _fields(pid: int) -> tuple[str, list[str]] | None:
+    """(comm, fields after comm), or None when the task is gone."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # comm is in parentheses and may itself contain spaces or parentheses.
+    head, _, tail = raw.rpartition(")")
+    return head.partition("(")[2], tail.split()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a task in seconds; None when it has exited."""
+    f = _fields(pid)
+    if f is None:
+        return None
+    rest = f[1]
+    # rest[0] is field 3 (state): utime/stime are fields 14/15.
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def reclaim_threads() -> dict[str, int]:
+    """comm -> pid of every kswapdN / kcompressdN kernel thread."""
+    out = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        f = _fields(int(entry.name))
+        if f is not None and RECLAIM_THREADS.fullmatch(f[0]):
+            out[f[0]] = int(entry.name)
+    return dict(sorted(out.items()))

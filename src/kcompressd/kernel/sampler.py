@@ -1,0 +1,92 @@
+"""10 Hz sampling of what the kernel does during a run, kept as a Timeline.
+
+Each tick reads /proc/vmstat, /proc/meminfo, /proc/zoneinfo watermarks, the CPU time of the
+reclaim threads (kswapdN, kcompressdN) and of the eaters, zram's mm_stat and the run's swap
+area. The first and last samples bound the measured window; the ticks in between give the
+timeline and the safety check.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from kcompressd.kernel.meminfo import read_meminfo
+from kcompressd.kernel.procstat import cpu_seconds
+from kcompressd.kernel.swap import swap_area
+from kcompressd.kernel.vmstat import read_vmstat, read_watermarks
+from kcompressd.kernel.zram import ZramDevice
+from kcompressd.trace import Timeline
+
+INTERVAL = 0.1
+# Below this much zram memory the live ratio is too noisy to trust: use the planned one.
+_MIN_POOL_FOR_RATIO = 16 << 20
+RATE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pswpout", "pswpin")
+
+
+@dataclass
+class Sample:
+    t: float  # seconds since the run's t0
+    vmstat: dict[str, int]
+    meminfo: dict[str, int]
+    cpu: dict[str, float]  # thread name -> CPU seconds so far
+    mm_stat: dict[str, int]
+    headroom: int
+
+
+def headroom(meminfo: dict[str, int], swap_free: int, mm_stat: dict[str, int],
+             planned_ratio: float) -> int:
+    """Memory the machine could still hand out: MemAvailable plus what swapping out the
+    remaining anonymous pages to zram would win (each page costs 1/ratio of itself in zram).
+
+    MemAvailable alone cannot be the safety signal: it excludes the watermark reserve
+    (si_mem_available()), so it sits near zero whenever kswapd is working, by design.
+    """
+    used = mm_stat.get("mem_used_total", 0)
+    ratio = mm_stat["orig_data_size"] / used if used >= _MIN_POOL_FOR_RATIO else planned_ratio
+    anon = meminfo.get("Active(anon)", 0) + meminfo.get("Inactive(anon)", 0)
+    return meminfo["MemAvailable"] + int(min(swap_free, anon) * max(0.0, 1 - 1 / ratio))
+
+
+class Sampler:
+    def __init__(self, device: ZramDevice, threads: dict[str, int], t0: float,
+                 planned_ratio: float, timeline: Timeline):
+        self.device = device
+        self.threads = threads  # name -> pid: reclaim kthreads and eaters
+        self.t0 = t0
+        self.planned_ratio = planned_ratio
+        self.timeline = timeline
+        self.samples: list[Sample] = []
+
+    def tick(self) -> Sample:
+        t = time.monotonic() - self.t0
+        vm, mi, mm = read_vmstat(), read_meminfo(), self.device.mm_stat()
+        area = swap_area(self.device.dev)
+        swap_free = area.size - area.used if area else 0
+        cpu = {name: s for name, pid in self.threads.items()
+               if (s := cpu_seconds(pid)) is not None}
+        s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio))
+        self._record(s)
+        self.samples.append(s)
+        return s
+
+    def _record(self, s: Sample) -> None:
+        tl = self.timeline
+        tl.counter("free_pages", s.t, s.vmstat["nr_free_pages"])
+        for name, pages in read_watermarks().items():
+            tl.counter(f"wmark_{name}", s.t, pages)
+        tl.counter("writeback_pages", s.t, s.vmstat["nr_writeback"])
+        tl.counter("zram_mem_used_bytes", s.t, s.mm_stat["mem_used_total"])
+        tl.counter("headroom_bytes", s.t, s.headroom)
+        if not self.samples:
+            return
+        prev = self.samples[-1]
+        dt = s.t - prev.t
+        for k in RATE_COUNTERS:
+            tl.counter(f"{k}/s", s.t, (s.vmstat.get(k, 0) - prev.vmstat.get(k, 0)) / dt)
+        stalls = sum(v for k, v in s.vmstat.items() if k.startswith("allocstall_"))
+        stalls -= sum(v for k, v in prev.vmstat.items() if k.startswith("allocstall_"))
+        tl.counter("allocstall/s", s.t, stalls / dt)
+        for name, secs in s.cpu.items():
+            if name in prev.cpu:
+                tl.counter(f"cpu_{name}", s.t, (secs - prev.cpu[name]) / dt)

@@ -1,0 +1,26 @@
+"""vm sysctls set for a run and put back by the Restorer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kcompressd.kernel import sysfs
+from kcompressd.kernel.restore import Restorer
+
+PROC_SYS = Path("/proc/sys")
+
+
+def sysctl_path(name: str) -> Path:
+    """`vm.page-cluster` -> /proc/sys/vm/page-cluster."""
+    return PROC_SYS / name.replace(".", "/")
+
+
+def get_sysctl(name: str) -> str:
+    return sysfs.read(sysctl_path(name))
+
+
+def set_sysctl(restorer: Restorer, name: str, value: str | int) -> None:
+    """Set `name`, registering its old value first so a signal in between still restores it."""
+    old = get_sysctl(name)
+    restorer.push(f"sysctl {name}={old}", lambda: sysfs.write(sysctl_path(name), old))
+    sysfs.write(sysctl_path(name), value)
