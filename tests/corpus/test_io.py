@@ -46,3 +46,12 @@ def test_malformed_corpus_refused(tmp_path: Path, name: str, content: bytes,
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(KcompressdError, match="no such corpus file"):
         read_pages(tmp_path / "nope")
+
+
+def test_write_refuses_bad_outputs(tmp_path: Path) -> None:
+    with pytest.raises(KcompressdError, match="does not exist"):
+        write_pages(tmp_path / "no" / "c.bin", PAGES)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(KcompressdError, match="is a directory"):
+        write_pages(tmp_path / "d", PAGES)
+    assert list((tmp_path / "d").iterdir()) == []

@@ -84,15 +84,30 @@ def write_pages(path: str | os.PathLike[str], pages: Iterable[bytes]) -> int:
         payload = zstandard.ZstdCompressor(level=10).compress(bytes(buf))
     else:
         payload = bytes(buf)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise KcompressdError(f"{p}: directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=parent)
+    check_writable(p)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    except OSError as e:
+        raise KcompressdError(f"{p}: cannot write ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
         os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise KcompressdError(f"{p}: cannot write ({e.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return len(buf) // PAGE_SIZE
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse an output path that cannot become a corpus file, before any work is done."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
+    if p.is_dir():
+        raise KcompressdError(f"{p}: is a directory")
+    if not os.access(p.parent, os.W_OK):
+        raise KcompressdError(f"{p}: directory {p.parent} is not writable")

@@ -61,10 +61,14 @@ def corpus_info(pages: Sequence[bytes], codecs: Sequence[str] | None = None,
                 *, repeat: int = 1) -> dict:
     """Page counts and per-codec statistics, as `kcompressd corpus info --json` prints them."""
     measured = [measure_pages(pages, c, repeat=repeat) for c in (codecs or available())]
+    n = len(pages)
+    zero, same = int(measured[0].zero.sum()), int(measured[0].same_filled.sum())
     return {
-        "pages": len(pages),
-        "zero_pages": int(measured[0].zero.sum()),
-        "same_filled_pages": int(measured[0].same_filled.sum()),
+        "pages": n,
+        "zero_pages": zero,
+        "same_filled_pages": same,
+        "zero_fraction": zero / n if n else 0.0,
+        "same_filled_fraction": same / n if n else 0.0,
         "huge_class_size": size_class_table().huge_class_size,
         "codecs": {m.codec: {k: v for k, v in asdict(codec_stats(m)).items() if k != "codec"}
                    for m in measured},

@@ -47,6 +47,7 @@ Where the mixes come from (fractions of pages; "judgement" marks what no source 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -424,8 +425,8 @@ def get_profile(name: str) -> Profile:
         ) from None
 
 
-def synth_pages(profile: str, pages: int, seed: int) -> list[bytes]:
-    """`pages` pages of synthetic anonymous memory; the same bytes for a seed on any machine."""
+def iter_synth_pages(profile: str, pages: int, seed: int) -> Iterator[bytes]:
+    """The pages of `synth_pages`, one at a time (arguments are checked on the first call)."""
     prof = get_profile(profile)
     if pages < 0:
         raise KcompressdError(f"page count must be >= 0, got {pages}")
@@ -433,4 +434,9 @@ def synth_pages(profile: str, pages: int, seed: int) -> list[bytes]:
         raise KcompressdError(f"seed must be >= 0, got {seed}")
     rng = _Rng(seed)
     proc = _Process.create(rng)
-    return [INGREDIENTS[kind](rng, proc) for kind in _schedule(rng, prof, pages)]
+    return (INGREDIENTS[kind](rng, proc) for kind in _schedule(rng, prof, pages))
+
+
+def synth_pages(profile: str, pages: int, seed: int) -> list[bytes]:
+    """`pages` pages of synthetic anonymous memory; the same bytes for a seed on any machine."""
+    return list(iter_synth_pages(profile, pages, seed))
