@@ -9,10 +9,11 @@ Reads return the stored bytes (decompressed), so the model is checked against th
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kcompressd import PAGE_SIZE
+from kcompressd.backends.kernel_lz4 import kernel_lz4_available, kernel_lz4_compressor
 from kcompressd.backends.size_classes import DEFAULT_CHAIN_SIZE
 from kcompressd.backends.zram_stats import (
     IO_STAT_FIELDS,
@@ -28,6 +29,14 @@ ZRAM_SAME = 1
 ZRAM_HUGE = 2
 
 
+def page_compressor(algorithm: str) -> Callable[[bytes], bytes]:
+    """The compressor whose output lengths are the kernel's: for lz4 the kernel's own match
+    finder (kernel_lz4), which liblz4 no longer reproduces; otherwise the codec registry's."""
+    if algorithm == "lz4" and kernel_lz4_available():
+        return kernel_lz4_compressor()
+    return get_codec(algorithm).compress
+
+
 class Zram:
     """One zram device: a slot table, a compressor and a zsmalloc pool."""
 
@@ -37,7 +46,7 @@ class Zram:
             raise ValueError(f"disksize {disksize} is smaller than one page")
         codec = get_codec(algorithm)
         self.algorithm = algorithm
-        self._compress = codec.compress
+        self._compress = page_compressor(algorithm)
         self._decompress = codec.decompress
         self.chain_size = chain_size
         # disksize_store() rounds the size up to whole pages.
@@ -115,49 +124,64 @@ class Zram:
         self._size[index] = 0
 
     def write_page(self, index: int, page: bytes) -> int:
-        """zram_bio_write() of one full page: 0, or -ENOMEM counted in failed_writes.
+        """zram_bio_write() of one full page: 0, or -ENOMEM counted in failed_writes."""
+        return -errno.ENOMEM if self.write_pages(index, (page,)) else 0
 
-        zram_write_page(), write_same_filled_page(), write_incompressible_page() and
-        zram_can_store_page() inlined: this is the replay's hot path.
+    def write_pages(self, start: int, pages: Iterable[bytes]) -> int:
+        """Write pages to slots start, start+1, ...; returns how many failed with -ENOMEM.
+
+        One bio per page: zram_write_page(), write_same_filled_page(),
+        write_incompressible_page() and zram_can_store_page() inlined with their state in
+        locals, since this loop is the whole cost of a replay besides the codec.
         """
-        if not 0 <= index < self.nr_pages:
-            raise IndexError(f"slot {index} outside the device (0..{self.nr_pages - 1})")
-        if len(page) != PAGE_SIZE:
-            raise ValueError(f"page of {len(page)} bytes, expected {PAGE_SIZE}")
-        word = page[:8]
-        if page[-8:] == word and word * (PAGE_SIZE // 8) == page:  # page_same_filled()
-            if self._flags[index] or self._handle[index]:
+        flags, handles, sizes = self._flags, self._handle, self._size
+        compress, pool = self._compress, self.pool
+        alloc = pool.alloc
+        huge_class_size, limit, nr_pages = self.huge_class_size, self.limit_pages, self.nr_pages
+        failed = 0
+        index = start
+        for page in pages:
+            if not 0 <= index < nr_pages:
+                raise IndexError(f"slot {index} outside the device (0..{nr_pages - 1})")
+            if len(page) != PAGE_SIZE:
+                raise ValueError(f"page of {len(page)} bytes, expected {PAGE_SIZE}")
+            word = page[:8]
+            if page[-8:] == word and word * 512 == page:  # page_same_filled()
+                if flags[index] or handles[index]:
+                    self._slot_free(index)
+                flags[index] = ZRAM_SAME
+                handles[index] = int.from_bytes(word, "little")
+                self.same_pages += 1
+                self.pages_stored += 1
+                index += 1
+                continue
+            comp = compress(page)
+            size = len(comp)
+            huge = size >= huge_class_size
+            if huge:
+                comp, size = page, PAGE_SIZE  # stored as is
+            handle = alloc(size, comp)
+            used = pool.pages_allocated
+            if used > self.max_used_pages:
+                self.max_used_pages = used
+            if limit and used > limit:
+                pool.zs_free(handle)
+                self.failed_writes += 1
+                failed += 1
+                index += 1
+                continue
+            if flags[index] or handles[index]:
                 self._slot_free(index)
-            self._flags[index] = ZRAM_SAME
-            self._handle[index] = int.from_bytes(word, "little")
-            self.same_pages += 1
+            handles[index] = handle
+            sizes[index] = size
+            self.compr_data_size += size
             self.pages_stored += 1
-            return 0
-        comp = self._compress(page)
-        size = len(comp)
-        huge = size >= self.huge_class_size
-        if huge:
-            comp, size = page, PAGE_SIZE  # stored as is
-        pool = self.pool
-        handle = pool.alloc(size, comp)
-        pages = pool.pages_allocated
-        if pages > self.max_used_pages:
-            self.max_used_pages = pages
-        if self.limit_pages and pages > self.limit_pages:
-            pool.zs_free(handle)
-            self.failed_writes += 1
-            return -errno.ENOMEM
-        if self._flags[index] or self._handle[index]:
-            self._slot_free(index)
-        self._handle[index] = handle
-        self._size[index] = size
-        self.compr_data_size += size
-        self.pages_stored += 1
-        if huge:
-            self._flags[index] = ZRAM_HUGE
-            self.huge_pages += 1
-            self.huge_pages_since += 1
-        return 0
+            if huge:
+                flags[index] = ZRAM_HUGE
+                self.huge_pages += 1
+                self.huge_pages_since += 1
+            index += 1
+        return failed
 
     def read_page(self, index: int) -> bytes:
         """zram_read_page(): fill word, raw copy or decompression; a free slot reads zeroes."""
@@ -246,9 +270,7 @@ def replay(pages: Sequence[bytes], algorithm: str = "lz4", *,
     stages = []
     for step in steps:
         if step == "write":
-            write = zram.write_page
-            for i, page in enumerate(pages):
-                write(i, page)
+            zram.write_pages(0, pages)
         elif step == "free":
             for i in freed_slots(len(pages), free_every or 1):
                 zram.discard(i)

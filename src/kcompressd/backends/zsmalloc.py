@@ -12,6 +12,8 @@ chosen first. Each fullness list is a dict used as an ordered set whose *last* k
 
 from __future__ import annotations
 
+import itertools
+
 from kcompressd import PAGE_SIZE
 from kcompressd.backends.size_classes import (
     DEFAULT_CHAIN_SIZE,
@@ -34,7 +36,7 @@ class ZsPage:
 
     `freeobj` is the in-place free list of struct zspage (head = last element): obj_malloc
     pops the head, obj_free pushes the freed index, as init_zspage/obj_malloc/obj_free do.
-    `objs` maps an object index to (handle, bytes).
+    `objs[i]` is (handle, bytes) for an allocated object i, None for a free one.
     """
 
     __slots__ = ("cls", "freeobj", "fullness", "inuse", "objs")
@@ -44,7 +46,7 @@ class ZsPage:
         self.inuse = 0
         self.fullness = ZS_INUSE_RATIO_0
         self.freeobj = list(range(cls.objs_per_zspage - 1, -1, -1))
-        self.objs: dict[int, tuple[int, bytes]] = {}
+        self.objs: list[tuple[int, bytes] | None] = [None] * cls.objs_per_zspage
 
 
 class _Class:
@@ -92,10 +94,10 @@ class ZsPool:
         by_index = [states.setdefault(sc.size, _Class(sc)) for sc in table.by_index]
         self._classes = list(states.values())  # distinct classes, smallest first
         # Class for every allocation size including the handle (get_size_class_index).
-        self._class_for = [by_index[table.class_for(n).index] if n else by_index[0]
-                           for n in range(ZS_MAX_ALLOC_SIZE + ZS_HANDLE_SIZE + 1)]
+        self._class_for = [by_index[table.class_for(n + ZS_HANDLE_SIZE).index]
+                           for n in range(ZS_MAX_ALLOC_SIZE + 1)]
         self._handles: dict[int, tuple[ZsPage, int]] = {}
-        self._next_handle = 1
+        self._next_handle = itertools.count(1).__next__
         self.pages_allocated = 0
         self.pages_compacted = 0  # zs_pool_stats.pages_compacted
 
@@ -111,11 +113,10 @@ class ZsPool:
 
     def alloc(self, size: int, data: bytes) -> int:
         """zs_malloc() + obj_malloc() + fix_fullness_group(), inlined: the replay's hot path."""
-        if not 0 < size <= ZS_MAX_ALLOC_SIZE:
+        if not 0 < size <= 4096:  # ZS_MAX_ALLOC_SIZE
             raise ValueError(f"zs_malloc size {size} out of range 1..{ZS_MAX_ALLOC_SIZE}")
-        cls = self._class_for[size + ZS_HANDLE_SIZE]
-        handle = self._next_handle
-        self._next_handle = handle + 1
+        cls = self._class_for[size]  # indexed by size; the handle's 8 bytes are added in
+        handle = self._next_handle()
         # find_get_zspage(): head of the fullest non-full group.
         for group in cls.search:
             if group:
@@ -148,7 +149,7 @@ class ZsPool:
         zspage, idx = self._handles.pop(handle)
         cls = zspage.cls
         cls.obj_inuse -= 1
-        del zspage.objs[idx]
+        zspage.objs[idx] = None
         zspage.freeobj.append(idx)
         inuse = zspage.inuse = zspage.inuse - 1
         newfg = cls.fullness_by_inuse[inuse]
@@ -235,8 +236,10 @@ class ZsPool:
     def _migrate_zspage(self, src: ZsPage, dst: ZsPage) -> None:
         """migrate_zspage(): move src's objects in index order until dst is full or src empty."""
         full = dst.cls.objs_per_zspage
-        for idx in sorted(src.objs):
-            obj = src.objs.pop(idx)
+        for idx, obj in enumerate(src.objs):
+            if obj is None:
+                continue
+            src.objs[idx] = None
             src.freeobj.append(idx)
             src.inuse -= 1
             didx = dst.freeobj.pop()

@@ -6,7 +6,9 @@ disksize is 0 (not initialised), which also means it is neither mounted nor swap
 
 from __future__ import annotations
 
+import errno
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,7 +71,24 @@ class ZramDevice:
         self.set_attr("disksize", disksize)
 
     def reset(self) -> None:
-        self.set_attr("reset", 1)
+        write_when_idle(self.sys / "reset", 1)
+
+
+def write_when_idle(path: Path, value: int, timeout: float = 10.0) -> None:
+    """Write a sysfs attribute that fails with EBUSY while the disk is open (reset_store,
+    hot_remove_store); udev probes a device for a moment after a writer closes it, so retry."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path, "w") as f:
+                f.write(f"{value}\n")
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise KcompressdError(
+                    f"cannot write {value!r} to {path}: {e.strerror}"
+                ) from None
+        time.sleep(0.05)
 
 
 def zram_available() -> bool:
@@ -108,4 +127,4 @@ def free_zram_device() -> Iterator[ZramDevice]:
             device.reset()
         finally:
             if added:
-                sysfs.write(ZRAM_CONTROL / "hot_remove", device.index)
+                write_when_idle(ZRAM_CONTROL / "hot_remove", device.index)
