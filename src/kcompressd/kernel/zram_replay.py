@@ -22,7 +22,7 @@ from kcompressd import PAGE_SIZE
 from kcompressd.backends.zram import ReplayStage, freed_slots, replay_steps
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel.restore import Restorer
-from kcompressd.kernel.zram import ZramDevice, free_zram_device
+from kcompressd.kernel.zram import ZramDevice, existing_devices, free_zram_device
 
 BLKDISCARD = 0x1277  # _IO(0x12, 119) from <linux/fs.h>
 PROC_CONFIG = Path("/proc/config.gz")
@@ -45,6 +45,18 @@ def check_chain_size(chain_size: int) -> None:
         raise KcompressdError(
             f"--chain-size {chain_size} differs from the kernel's "
             f"CONFIG_ZSMALLOC_CHAIN_SIZE={actual}; use --chain-size {actual} with --kernel"
+        )
+
+
+def check_algorithm(algorithm: str) -> None:
+    """Refuse an algorithm the running kernel's zram lacks, naming the ones it has."""
+    devices = existing_devices()
+    if not devices:
+        raise KcompressdError("no zram device: /sys/block/zram0 is absent (modprobe zram?)")
+    have = devices[0].algorithms()
+    if algorithm not in have:
+        raise KcompressdError(
+            f"kernel zram has no algorithm {algorithm!r}; available: {', '.join(have)}"
         )
 
 
@@ -101,6 +113,7 @@ def replay_kernel(pages: Sequence[bytes], algorithm: str = "lz4", *, chain_size:
     if not pages:
         raise KcompressdError("nothing to replay: no pages")
     check_chain_size(chain_size)
+    check_algorithm(algorithm)
     with Restorer(), free_zram_device() as device:
         return replay_on_device(device, pages, algorithm, mem_limit=mem_limit,
                                 free_every=free_every, compact=compact)
