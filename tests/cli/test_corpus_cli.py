@@ -61,8 +61,9 @@ def test_info_json_is_one_document(tmp_path: Path) -> None:
     assert doc["pages"] == 100 and doc["file"] == str(f)
     assert doc["same_filled_pages"] == 11 and doc["zero_pages"] == 8
     assert list(doc["codecs"]) == available()
+    assert doc["codecs"]["lz4"]["huge_pages"] == 8
     for stats in doc["codecs"].values():
-        assert stats["ratio"] > 1 and stats["huge_pages"] == 8
+        assert stats["ratio"] > 1 and 0 < stats["huge_pages"] <= 8
         assert stats["mean_compress_ns"] > 0 and stats["mean_decompress_ns"] > 0
 
 

@@ -12,6 +12,8 @@ A corpus is a shuffled sequence of runs of pages, each page built from one ingre
 - ``text``: log lines, JSON records, NUL-separated identifiers and UTF-16 strings from a word list.
 - ``floats``: float64/float32 arrays, some with short mantissas (integers, halves), some noisy.
 - ``random``: already-compressed or encrypted data (media, TLS buffers): incompressible.
+- ``encoded``: base64 and hex text of binary data, and PCM audio: no repeats for lz4/lzo to
+  find (huge for them) but low byte entropy that zstd's and deflate's entropy coders use.
 - ``sparse``: a page partly written (a heap or integer prefix, the rest zero), as in stacks and
   freshly grown arrays.
 
@@ -33,9 +35,10 @@ Where the mixes come from (fractions of pages; "judgement" marks what no source 
   desktop 14% with 10% of them non-zero (judgement between the two sources); server 17% with
   1% of them non-zero (Meta).
 - Huge pages (compressed length >= huge_class_size, 3625 bytes with chain 8). ChromeOS with lz4
-  (reference/zram.md): about 8% huge at compression ratio 2.64. Used: phone 8%; desktop 9% and
-  server 6% (judgement: browsers keep decoded-media and compressed caches in anonymous memory,
-  servers keep more pointer and text data).
+  (reference/zram.md): about 8% huge at compression ratio 2.64. Used for lz4: phone 8%;
+  desktop 9% and server 6% (judgement: browsers keep decoded-media and compressed caches in
+  anonymous memory, servers keep more pointer and text data). About 40% of them (judgement)
+  are ``encoded`` pages, so that zstd and deflate store fewer pages huge than lz4, as they do.
 - lz4 ratio, defined as zram's orig_data_size / compr_data_size (every page counts 4096 in the
   numerator; a huge page 4096, a same-filled page 0 in the denominator): ChromeOS 2.64. The
   split of the non-same-filled, non-huge pages between heap, integer, text, float and sparse
@@ -47,6 +50,7 @@ Where the mixes come from (fractions of pages; "judgement" marks what no source 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -55,7 +59,7 @@ import numpy as np
 from kcompressd import PAGE_SIZE
 from kcompressd.errors import KcompressdError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 WORDS = PAGE_SIZE // 8
 _U53 = 2.0**-53
 
@@ -323,6 +327,17 @@ def _random(rng: _Rng, proc: _Process) -> bytes:
     return rng.bytes(PAGE_SIZE)
 
 
+def _encoded(rng: _Rng, proc: _Process) -> bytes:
+    style = rng.int(3)
+    if style == 0:  # base64 (tokens, inline images in JSON/HTML)
+        return base64.b64encode(rng.bytes(PAGE_SIZE * 3 // 4))
+    if style == 1:  # hex digests and dumps
+        return rng.bytes(PAGE_SIZE // 2).hex().encode()
+    # 16-bit PCM audio: a random walk
+    steps = rng.below(257, PAGE_SIZE // 2) - 128
+    return ((np.cumsum(steps) + rng.int(65536)) % 65536 - 32768).astype("<i2").tobytes()
+
+
 def _sparse(rng: _Rng, proc: _Process) -> bytes:
     used = 8 * (8 + rng.int(WORDS // 2))
     body = _heap(rng, proc) if rng.chance(0.6) else _ints(rng, proc)
@@ -359,11 +374,11 @@ def _zero(rng: _Rng, proc: _Process) -> bytes:
 
 INGREDIENTS = {
     "zero": _zero, "pattern": _pattern, "heap": _heap, "ints": _ints, "text": _text,
-    "floats": _floats, "random": _random, "sparse": _sparse,
+    "floats": _floats, "random": _random, "encoded": _encoded, "sparse": _sparse,
 }
 # Mean run length per ingredient: memory comes in runs of like pages (arrays, arenas).
 _RUN = {"zero": 4, "pattern": 2, "heap": 3, "ints": 3, "text": 3, "floats": 3, "random": 3,
-        "sparse": 1}
+        "encoded": 2, "sparse": 1}
 
 
 @dataclass(frozen=True)
@@ -380,13 +395,14 @@ PROFILES: dict[str, Profile] = {
     for p in (
         Profile("phone", "Android apps: ART and native heaps, UI text (ChromeOS/Android data)",
                 {"zero": 0.08, "pattern": 0.03, "heap": 0.34, "ints": 0.11, "text": 0.12,
-                 "floats": 0.05, "random": 0.08, "sparse": 0.19}),
+                 "floats": 0.05, "random": 0.05, "encoded": 0.03, "sparse": 0.19}),
         Profile("desktop", "browsers and GUI apps: more text, floats and media buffers",
                 {"zero": 0.126, "pattern": 0.014, "heap": 0.26, "ints": 0.10, "text": 0.16,
-                 "floats": 0.08, "random": 0.09, "sparse": 0.17}),
+                 "floats": 0.08, "random": 0.05, "encoded": 0.04, "sparse": 0.17}),
         Profile("server", "services on a fleet: heaps, records and tables, few media buffers",
                 {"zero": 0.168, "pattern": 0.002, "heap": 0.31, "ints": 0.13, "text": 0.14,
-                 "floats": 0.03, "random": 0.06, "sparse": 0.16}),
+                 "floats": 0.03, "random": 0.035, "encoded": 0.025,
+                 "sparse": 0.16}),
     )
 }
 
