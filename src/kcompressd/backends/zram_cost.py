@@ -1,0 +1,248 @@
+"""The simulator's zram: what writing a page costs and how much memory its copy takes.
+
+Per-page facts come from a corpus measured on this machine (`corpus.measure.measure_pages`):
+which pages are same-filled (`page_same_filled()`: no codec, no allocation), each other page's
+compressed length (at or above `huge_class_size` the page is stored as is: a huge page) and its
+codec cost. Costs are scaled to the simulated CPU by one factor the calibration derives
+(`ZramCostModel.seconds_per_host_ns`), so a page's cost keeps its measured relation to the
+others. Zero pages are treated as same-filled pages stored by zram (the path before 6.12's swap
+zeromap), so every page a reclaimer writes reaches the device.
+
+`ZramSampler.draw(n)` returns the aggregate of n pages drawn at random from the corpus (the
+simulator works in batches of up to SWAP_CLUSTER_MAX pages, so per-page Python work is avoided:
+draws come from pools of pre-aggregated batches, built once per run with numpy).
+
+`ZramStore` is the device's accounting: swap slots (disksize), and the zsmalloc memory each
+stored object costs, charged as whole zspages per size class (`zs_malloc()` allocates a
+zspage of `pages_per_zspage` pages when its class has no free object), so the node pays
+4096 bytes minus what the compressed copy costs for every page reclaimed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kcompressd import PAGE_SIZE
+from kcompressd.backends.size_classes import ZS_HANDLE_SIZE, size_class_table
+
+SWAP_CLUSTER_MAX = 32
+_SAME = -1  # class slot of a same-filled page
+
+
+@dataclass(frozen=True)
+class Draw:
+    """n pages written to zram, aggregated."""
+
+    n: int
+    cost: float  # seconds of work at CPU speed 1.0
+    same: int  # same-filled pages (no object)
+    huge: int  # stored uncompressed
+    compr_bytes: int  # contribution to compr_data_size
+    classes: tuple[tuple[int, int], ...]  # (class slot, objects)
+
+
+class ZramCostModel:
+    """Per-page cost (s at speed 1.0) and zsmalloc class of every measured corpus page."""
+
+    def __init__(self, measurements: Any, seconds_per_host_ns: float, *,
+                 chain_size: int = 8) -> None:
+        m = measurements
+        if len(m.comp_len) == 0:
+            raise ValueError("no measured pages")
+        table = size_class_table(chain_size)
+        self.table = table
+        classes = table.classes
+        self.class_geometry = [(c.objs_per_zspage, c.pages_per_zspage) for c in classes]
+        slot_of_size = {c.size: i for i, c in enumerate(classes)}
+        same = np.asarray(m.same_filled, dtype=bool)
+        comp_len = np.asarray(m.comp_len, dtype=np.int64)
+        huge = ~same & (comp_len >= table.huge_class_size)
+        stored_len = np.where(huge, PAGE_SIZE, comp_len)
+        stored_len[same] = 0
+        slots = np.full(len(comp_len), _SAME, dtype=np.int64)
+        for i in np.flatnonzero(~same):
+            slots[i] = slot_of_size[table.class_for(int(stored_len[i]) + ZS_HANDLE_SIZE).size]
+        self.same = same
+        self.huge = huge
+        self.stored_len = stored_len
+        self.slots = slots
+        self.host_ns = np.asarray(m.compress_ns, dtype=np.float64)
+        self.seconds_per_host_ns = seconds_per_host_ns
+        self.cost = self.host_ns * seconds_per_host_ns
+        self.codec = m.codec
+
+    @property
+    def mean_cost(self) -> float:
+        return float(self.cost.mean())
+
+    @property
+    def pages(self) -> int:
+        return len(self.cost)
+
+
+class ZramSampler:
+    """Random batches of corpus pages, deterministic for a seed."""
+
+    def __init__(self, model: ZramCostModel, seed: int, *, pool: int = 512) -> None:
+        self.model = model
+        rng = np.random.default_rng(seed)
+        self._rand = random.Random(seed).getrandbits
+        self._bits = max(1, (pool - 1).bit_length())
+        size = 1 << self._bits
+        nslots = len(model.class_geometry)
+        self._pools: list[list[Draw]] = [[]]
+        for n in range(1, SWAP_CLUSTER_MAX + 1):
+            idx = rng.integers(0, model.pages, size=(size, n))
+            cost = model.cost[idx].sum(axis=1)
+            same = model.same[idx].sum(axis=1)
+            huge = model.huge[idx].sum(axis=1)
+            cbytes = model.stored_len[idx].sum(axis=1)
+            slots = model.slots[idx]
+            rows = np.repeat(np.arange(size), n)
+            flat = slots.ravel()
+            keep = flat != _SAME
+            counts = np.bincount(rows[keep] * nslots + flat[keep],
+                                 minlength=size * nslots).reshape(size, nslots)
+            pool_n = []
+            for r in range(size):
+                nz = np.flatnonzero(counts[r])
+                pool_n.append(Draw(n, float(cost[r]), int(same[r]), int(huge[r]),
+                                   int(cbytes[r]),
+                                   tuple(zip(nz.tolist(), counts[r, nz].tolist(), strict=True))))
+            self._pools.append(pool_n)
+
+    def draw(self, n: int) -> Draw:
+        """n (1..SWAP_CLUSTER_MAX) pages drawn at random from the corpus."""
+        return self._pools[n][self._rand(self._bits)]
+
+
+class ZramStore:
+    """Slots and zsmalloc memory of one simulated zram device (no bytes are kept)."""
+
+    def __init__(self, model: ZramCostModel, disksize: int) -> None:
+        self.geometry = model.class_geometry
+        self.nr_slots = disksize // PAGE_SIZE
+        self.slots_used = 0
+        self.objs = [0] * len(self.geometry)
+        self.mem_used_pages = 0
+        self.mem_used_max = 0
+        self.pages_stored = 0
+        self.compr_data_size = 0
+        self.same_pages = 0
+        self.huge_pages = 0
+        self.huge_pages_since = 0
+        self.failed_writes = 0
+        self.slot_alloc_failures = 0
+
+    def get_swap_pages(self, n: int) -> int:
+        """folio_alloc_swap() for n folios: how many got a slot (the device may be full)."""
+        got = min(n, self.nr_slots - self.slots_used)
+        self.slots_used += got
+        if got < n:
+            self.slot_alloc_failures += n - got
+        return got
+
+    def put_swap_pages(self, n: int) -> None:
+        """Slots of pages whose write failed go back (swap_free)."""
+        self.slots_used -= n
+
+    def zspages_needed(self, d: Draw) -> int:
+        """Pages zs_malloc() would take from the page allocator to store `d`."""
+        need = 0
+        objs, geo = self.objs, self.geometry
+        for slot, k in d.classes:
+            per, ppz = geo[slot]
+            have = objs[slot]
+            need += ((have + k + per - 1) // per - (have + per - 1) // per) * ppz
+        return need
+
+    def store(self, d: Draw) -> int:
+        """zram_write_page() for the drawn pages; returns the zspage pages newly allocated."""
+        need = 0
+        objs, geo = self.objs, self.geometry
+        for slot, k in d.classes:
+            per, ppz = geo[slot]
+            have = objs[slot]
+            need += ((have + k + per - 1) // per - (have + per - 1) // per) * ppz
+            objs[slot] = have + k
+        self.mem_used_pages += need
+        if self.mem_used_pages > self.mem_used_max:
+            self.mem_used_max = self.mem_used_pages
+        self.pages_stored += d.n
+        self.compr_data_size += d.compr_bytes
+        self.same_pages += d.same
+        self.huge_pages += d.huge
+        self.huge_pages_since += d.huge
+        return need
+
+    def mm_stat(self) -> dict[str, int]:
+        """The fields of /sys/block/zramN/mm_stat (see backends.zram_stats.MM_STAT_FIELDS)."""
+        return {
+            "orig_data_size": self.pages_stored * PAGE_SIZE,
+            "compr_data_size": self.compr_data_size,
+            "mem_used_total": self.mem_used_pages * PAGE_SIZE,
+            "mem_limit": 0,
+            "mem_used_max": self.mem_used_max * PAGE_SIZE,
+            "same_pages": self.same_pages,
+            "pages_compacted": 0,
+            "huge_pages": self.huge_pages,
+            "huge_pages_since": self.huge_pages_since,
+        }
+
+
+def _corpus_path(spec: str) -> Path:
+    if spec.startswith("builtin:"):
+        from kcompressd.corpus.builtin import builtin_corpus
+
+        return builtin_corpus(spec.removeprefix("builtin:"))
+    return Path(spec)
+
+
+@functools.cache
+def corpus_measurements(spec: str, codec: str, max_pages: int) -> Any:
+    """Measured pages of a corpus (`builtin:<profile>` or a file), cached.
+
+    Measuring is timing, so it varies run to run; to keep a seed's result identical across
+    runs the measurement is cached per process and on disk (keyed by the pages, codec and
+    machine) in the corpus cache directory. At most `max_pages` pages, spread evenly over the
+    corpus, are measured, each timed as the minimum of 3 repeats.
+    """
+    from kcompressd.corpus.builtin import cache_dir
+    from kcompressd.corpus.io import read_corpus_bytes
+    from kcompressd.corpus.measure import PageMeasurements, measure_pages
+
+    data = read_corpus_bytes(_corpus_path(spec))
+    total = len(data) // PAGE_SIZE
+    step = max(1, -(-total // max_pages))
+    pages = [data[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] for i in range(0, total, step)]
+    h = hashlib.sha256()
+    for p in pages:
+        h.update(p)
+    key = f"{h.hexdigest()[:20]}-{codec}-{platform.node() or 'host'}"
+    path = cache_dir() / f"measure-{key}.npz"
+    fields = ("same_filled", "zero", "comp_len", "compress_ns", "decompress_ns")
+    try:
+        with np.load(path) as z:
+            return PageMeasurements(codec, *(z[f] for f in fields))
+    except (OSError, KeyError, ValueError):
+        pass
+    m = measure_pages(pages, codec, repeat=3)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".measure-", suffix=".npz", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{name: getattr(m, name) for name in fields})
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs a new measurement next time
+    return m

@@ -1,0 +1,114 @@
+"""The anonymous LRU of one node as run-length batches, not page objects.
+
+Each list is a deque of ``[count, flags]`` runs, head on the left (most recently added), tail
+on the right (next to be scanned). Adjacent runs with equal flags merge, so a node of millions
+of pages holds a handful of Python objects however much memory it simulates.
+
+Flags are the page state `folio_check_references()` (mm/vmscan.c) looks at:
+YOUNG (a PTE accessed bit set since the last `folio_referenced()`), REF (PG_referenced),
+HOT (the owner keeps touching these pages, so they are young whenever checked) and CLEAN (already
+written to swap and unmapped: `__remove_mapping()` frees it when scanned, the state
+`folio_rotate_reclaimable()` leaves a written-back folio in).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from kcompressd import PAGE_SIZE
+
+YOUNG, REF, HOT, CLEAN = 1, 2, 4, 8
+
+Run = list  # [count, flags]
+
+
+def _isolate(lst: deque[Run], nr: int) -> list[Run]:
+    """Take up to `nr` pages from the tail, splitting the last run if needed."""
+    out: list[Run] = []
+    while nr > 0 and lst:
+        run = lst[-1]
+        if run[0] <= nr:
+            lst.pop()
+            out.append(run)
+            nr -= run[0]
+        else:
+            run[0] -= nr
+            out.append([nr, run[1]])
+            nr = 0
+    return out
+
+
+class AnonLru:
+    """inactive_anon and active_anon of one lruvec."""
+
+    __slots__ = ("active", "inactive", "nr_active", "nr_inactive")
+
+    def __init__(self) -> None:
+        self.inactive: deque[Run] = deque()
+        self.active: deque[Run] = deque()
+        self.nr_inactive = 0
+        self.nr_active = 0
+
+    @property
+    def pages(self) -> int:
+        return self.nr_inactive + self.nr_active
+
+    def add_inactive_head(self, n: int, flags: int) -> None:
+        """lru_cache_add() of a new folio, or putback of a kept one."""
+        if n <= 0:
+            return
+        lst = self.inactive
+        if lst and lst[0][1] == flags:
+            lst[0][0] += n
+        else:
+            lst.appendleft([n, flags])
+        self.nr_inactive += n
+
+    def add_inactive_tail(self, n: int, flags: int) -> None:
+        """folio_rotate_reclaimable(): next in line for the scanner."""
+        if n <= 0:
+            return
+        lst = self.inactive
+        if lst and lst[-1][1] == flags:
+            lst[-1][0] += n
+        else:
+            lst.append([n, flags])
+        self.nr_inactive += n
+
+    def add_active_head(self, n: int, flags: int) -> None:
+        """folio_activate() / putback of an activated folio."""
+        if n <= 0:
+            return
+        lst = self.active
+        if lst and lst[0][1] == flags:
+            lst[0][0] += n
+        else:
+            lst.appendleft([n, flags])
+        self.nr_active += n
+
+    def isolate_inactive(self, nr: int) -> list[Run]:
+        """isolate_lru_folios() on the inactive list."""
+        out = _isolate(self.inactive, nr)
+        self.nr_inactive -= sum(r[0] for r in out)
+        return out
+
+    def isolate_active(self, nr: int) -> list[Run]:
+        out = _isolate(self.active, nr)
+        self.nr_active -= sum(r[0] for r in out)
+        return out
+
+    def inactive_is_low(self) -> bool:
+        """inactive_is_low(): inactive * int_sqrt(10 * GiB) < active."""
+        gb = (self.nr_inactive + self.nr_active) * PAGE_SIZE >> 30
+        ratio = math.isqrt(10 * gb) if gb else 1
+        return self.nr_inactive * ratio < self.nr_active
+
+    def check(self) -> None:
+        """Internal consistency: the counts equal the runs (used by tests and at run end)."""
+        if sum(r[0] for r in self.inactive) != self.nr_inactive or any(
+                r[0] <= 0 for r in self.inactive):
+            raise AssertionError("inactive LRU count does not match its runs")
+        if sum(r[0] for r in self.active) != self.nr_active or any(
+                r[0] <= 0 for r in self.active):
+            raise AssertionError("active LRU count does not match its runs")

@@ -1,0 +1,145 @@
+"""The memory system: nodes, the zram device, the design, counters, and writeback completion.
+
+Reclaim itself lives in `vmscan` (kswapd, direct reclaim, shrink_folio_list) and allocation in
+`page_alloc`; this object holds what they share. Counters use /proc/vmstat names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kcompressd.backends.zram_cost import Draw, ZramSampler, ZramStore
+from kcompressd.mm.calibration import Costs
+from kcompressd.mm.lru import CLEAN
+from kcompressd.mm.node import Node
+from kcompressd.sim.core import Sim, Thread
+from kcompressd.trace import Timeline
+
+if TYPE_CHECKING:
+    from kcompressd.designs.base import Design
+
+SWAP_CLUSTER_MAX = 32
+MAX_RECLAIM_RETRIES = 16
+
+VMSTAT_EXTRA = ("pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
+                "reclaim_throttle_writeback", "reclaim_throttle_noprogress",
+                "pfmemalloc_throttle", "swap_alloc_fail", "zram_write_fail")
+
+
+@dataclass
+class ScanControl:
+    """struct scan_control, reduced to who is reclaiming and where."""
+
+    thread: Thread
+    node: Node
+    kswapd: bool
+    nr_reclaimed: int = 0
+    nr_scanned: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class MemorySystem:
+    def __init__(self, sim: Sim, nodes: list[Node], sampler: ZramSampler, store: ZramStore,
+                 costs: Costs, design: Design, *, hz: int, timeline: Timeline | None) -> None:
+        self.sim = sim
+        self.nodes = nodes
+        self.sampler = sampler
+        self.store = store
+        self.costs = costs
+        self.design = design
+        self.hz = hz
+        self.timeline = timeline
+        self.vm: dict[str, int] = dict.fromkeys(
+            ("pgscan_kswapd", "pgscan_direct", "pgscan_anon", "pgsteal_kswapd",
+             "pgsteal_direct", "pgsteal_anon", "allocstall", "pswpout", "pgrotated",
+             *VMSTAT_EXTRA), 0)
+        self.measuring = False
+        self.stall_us: list[float] = []
+        # Work at speed 1.0 per thread, split as the thread's profile would show it.
+        self.cpu_split: dict[str, list[float]] = {}
+        self.stopped = False
+        self.oom_victim: str | None = None
+
+    # -- accounting --------------------------------------------------------------------------
+    def account_scan(self, th: Thread, cost: float) -> None:
+        if self.measuring:
+            self.cpu_split.setdefault(th.name, [0.0, 0.0])[0] += cost
+
+    def account_compress(self, th: Thread, cost: float) -> None:
+        if self.measuring:
+            self.cpu_split.setdefault(th.name, [0.0, 0.0])[1] += cost
+
+    def trace_slice(self, th: Thread, name: str, start: float) -> None:
+        if self.timeline is not None:
+            self.timeline.slice(th.name, name, start, self.sim.now - start)
+
+    # -- kswapd ------------------------------------------------------------------------------
+    def wakeup_kswapd(self, node: Node) -> None:
+        """wakeup_kswapd(): not after MAX_RECLAIM_RETRIES failures, nor when balanced."""
+        if node.kswapd_failures >= MAX_RECLAIM_RETRIES or node.pgdat_balanced():
+            return
+        for th in node.kswapds:
+            if th.sleeping:
+                self.sim.wake(th)
+
+    def wake_pfmemalloc_waiters(self, node: Node) -> None:
+        if node.pfmemalloc_wait and node.allow_direct_reclaim():
+            for th in node.pfmemalloc_wait:
+                self.sim.wake(th)
+
+    # -- zram store --------------------------------------------------------------------------
+    def zram_store(self, node: Node, d: Draw, freeing: int) -> bool:
+        """zs_malloc() the drawn pages, charging zspages to the node.
+
+        Reclaimers allocate with PF_MEMALLOC (no watermark), so the store fails only when the
+        node has no free page left even counting the `freeing` pages released with it.
+        """
+        need = self.store.zspages_needed(d)
+        if need > node.free + freeing:
+            self.store.failed_writes += d.n
+            self.vm["zram_write_fail"] += d.n
+            return False
+        self.store.store(d)
+        node.free -= need
+        node.zs_pages += need
+        return True
+
+    # -- writeback ---------------------------------------------------------------------------
+    def start_writeback(self, node: Node, k: int) -> None:
+        """Isolated pages handed to a design go under writeback (folio_start_writeback)."""
+        node.isolated -= k
+        node.writeback += k
+
+    def end_writeback(self, node: Node, k: int, d: Draw) -> None:
+        """Pages queued by a design are stored; `folio_end_writeback()` completes them.
+
+        `folio_rotate_reclaimable()` moves each folio (PG_reclaim, clean) to the inactive tail
+        and counts pgrotated; the next scan frees it. A failed store re-dirties the pages
+        (`__end_swap_bio_write()` error path) and they stay on the LRU to be written again.
+        """
+        node.writeback -= k
+        if self.zram_store(node, d, 0):
+            node.lru.add_inactive_tail(k, CLEAN)
+            self.vm["pgrotated"] += k
+        else:
+            self.store.put_swap_pages(k)
+            node.lru.add_inactive_head(k, 0)
+        # acct_reclaim_writeback(): wake throttled reclaimers once enough was written.
+        if node.throttle_wait:
+            node.nr_written += k
+            if node.nr_written > SWAP_CLUSTER_MAX * len(node.throttle_wait):
+                for th in list(node.throttle_wait):
+                    self.sim.wake(th)
+
+    # -- checks ------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Page conservation on every node (raises PageConservationError)."""
+        for node in self.nodes:
+            node.check()
+        zs = sum(n.zs_pages for n in self.nodes)
+        if zs != self.store.mem_used_pages:
+            from kcompressd.mm.node import PageConservationError
+            raise PageConservationError(
+                f"zsmalloc pages charged to nodes ({zs}) != pool size "
+                f"({self.store.mem_used_pages})")

@@ -1,0 +1,232 @@
+"""Reclaim: kswapd's balance_pgdat, direct reclaim's try_to_free_pages, and shrink_folio_list.
+
+Modelled on mm/vmscan.c, in batches of SWAP_CLUSTER_MAX pages: one batch is isolated from the
+inactive tail, checked (`folio_check_references()`), unmapped and written (`pageout()` ->
+`swap_writepage()`, where the offload design decides), and the CPU time of the whole batch is
+one work segment of the reclaiming thread. Simplifications: scanning priority is not modelled
+(reclaimers scan batch by batch until their goal); pages under writeback are kept off the LRU
+until they complete, so a scanner meets them only once nothing else is left on the inactive
+list, which is when it throttles (`reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from kcompressd.mm.lru import CLEAN, HOT, REF, YOUNG
+from kcompressd.mm.node import Node
+from kcompressd.mm.system import MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, MemorySystem, ScanControl
+from kcompressd.sim.core import RUN, SLEEP, WAIT
+
+DEF_PRIORITY = 12
+
+
+def shrink_active_list(mm: MemorySystem, node: Node) -> float:
+    """Deactivate a batch from the active tail (anon: referenced or not); returns its cost."""
+    runs = node.lru.isolate_active(SWAP_CLUSTER_MAX)
+    moved = 0
+    for count, flags in runs:
+        # folio_referenced() clears the young bits; anon folios are deactivated regardless.
+        node.lru.add_inactive_head(count, flags & ~YOUNG)
+        moved += count
+    mm.vm["pgrefill"] += moved
+    mm.vm["pgdeactivate"] += moved
+    return moved * mm.costs.scan
+
+
+def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int]:
+    """shrink_inactive_list() + shrink_folio_list() on one batch; returns pages freed."""
+    node = sc.node
+    lru = node.lru
+    costs = mm.costs
+    vm = mm.vm
+    th = sc.thread
+    cost = 0.0
+    if lru.nr_active and lru.inactive_is_low():
+        cost += shrink_active_list(mm, node)
+    # can_reclaim_anon_pages(): with no free swap slot, anon is not scanned at all.
+    if mm.store.slots_used >= mm.store.nr_slots:
+        runs = []
+    else:
+        runs = lru.isolate_inactive(SWAP_CLUSTER_MAX)
+    taken = sum(r[0] for r in runs)
+    if not taken:
+        if cost:
+            mm.account_scan(th, cost)
+            yield (RUN, cost)
+        return 0
+    node.isolated += taken
+    keep = activate = clean = write = 0
+    keep_runs: list[tuple[int, int]] = []
+    act_runs: list[tuple[int, int]] = []
+    for count, flags in runs:
+        if flags & (YOUNG | HOT):
+            # folio_check_references(): a young PTE marks the folio; a second reference
+            # (PG_referenced already set) activates it, a first one keeps it (look twice).
+            if flags & REF:
+                act_runs.append((count, (flags | REF) & ~YOUNG))
+                activate += count
+            else:
+                keep_runs.append((count, (flags | REF) & ~YOUNG))
+                keep += count
+        elif flags & CLEAN:
+            clean += count  # written and rotated: __remove_mapping() frees it now
+        else:
+            write += count
+    # add_to_swap(): a slot per folio; without one the folio is activated (activate_locked).
+    got = mm.store.get_swap_pages(write) if write else 0
+    if got < write:
+        act_runs.append((write - got, 0))
+        activate += write - got
+        vm["swap_alloc_fail"] += write - got
+    if sc.kswapd:
+        vm["pgscan_kswapd"] += taken
+    else:
+        vm["pgscan_direct"] += taken
+    vm["pgscan_anon"] += taken
+    cost += taken * costs.scan + got * costs.unmap
+    mm.account_scan(th, cost)
+    design = mm.design
+    sync = queued = 0
+    d_sync = done = None
+    if got:
+        vm["pswpout"] += got
+        if design.interleaved:
+            yield (RUN, cost)
+            cost = 0.0
+        sync, queued, done = yield from design.swap_writepage(sc, node, got)
+        if sync:
+            d_sync = mm.sampler.draw(sync)
+            cost += d_sync.cost
+            mm.account_compress(th, d_sync.cost)
+    if cost:
+        yield (RUN, cost)
+    # The batch is done: free what was written synchronously or already clean.
+    freed = clean
+    if d_sync is not None:
+        if mm.zram_store(node, d_sync, clean + sync):
+            freed += sync
+        else:
+            mm.store.put_swap_pages(sync)
+            act_runs.append((sync, 0))
+    if done is not None:
+        if mm.zram_store(node, done, freed + done.n):
+            freed += done.n
+        else:
+            mm.store.put_swap_pages(done.n)
+            act_runs.append((done.n, 0))
+    node.isolated -= taken - queued
+    node.free += freed
+    for count, flags in keep_runs:
+        lru.add_inactive_head(count, flags)
+    for count, flags in act_runs:
+        lru.add_active_head(count, flags)
+    if activate:
+        vm["pgactivate"] += activate
+    if freed:
+        if sc.kswapd:
+            vm["pgsteal_kswapd"] += freed
+        else:
+            vm["pgsteal_direct"] += freed
+        vm["pgsteal_anon"] += freed
+        node.kswapd_failures = 0
+    sc.nr_reclaimed += freed
+    sc.nr_scanned += taken
+    return freed
+
+
+def reclaim_throttle(mm: MemorySystem, sc: ScanControl, reason: str
+                     ) -> Generator[tuple, Any, None]:
+    """reclaim_throttle(): sleep until writeback progresses or the timeout (HZ/10, 1 jiffy)."""
+    node, th = sc.node, sc.thread
+    if reason == "writeback":
+        timeout = 0.1
+        mm.vm["reclaim_throttle_writeback"] += 1
+    else:
+        timeout = 1.0 / mm.hz
+        mm.vm["reclaim_throttle_noprogress"] += 1
+    if not node.throttle_wait:
+        node.nr_written = 0
+    node.throttle_wait.append(th)
+    yield (WAIT, timeout)
+    node.throttle_wait.remove(th)
+
+
+def kswapd(mm: MemorySystem, node: Node) -> Generator[tuple, Any, None]:
+    """kswapd(): sleep until woken below the low watermark, then balance_pgdat()."""
+    th = mm.sim.current
+    assert th is not None
+    sc = ScanControl(th, node, kswapd=True)
+    while True:
+        while node.pgdat_balanced() or node.kswapd_failures >= MAX_RECLAIM_RETRIES:
+            mm.wake_pfmemalloc_waiters(node)
+            yield SLEEP
+        start = mm.sim.now
+        yield from balance_pgdat(mm, sc)
+        mm.trace_slice(th, "balance_pgdat", start)
+
+
+def balance_pgdat(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, None]:
+    """Reclaim batch by batch until the node is above its high watermark.
+
+    A pass that scans the whole LRU without freeing a page counts one kswapd failure (the
+    kernel's check after the lowest priority); MAX_RECLAIM_RETRIES failures stop kswapd until a
+    reclaimer makes progress again.
+    """
+    node = sc.node
+    scanned_no_progress = 0
+    while not node.pgdat_balanced():
+        before = sc.nr_scanned
+        freed = yield from shrink_batch(mm, sc)
+        scanned = sc.nr_scanned - before
+        mm.wake_pfmemalloc_waiters(node)
+        if freed:
+            scanned_no_progress = 0
+            continue
+        if not scanned:
+            if node.writeback:
+                yield from reclaim_throttle(mm, sc, "writeback")
+                continue
+            node.kswapd_failures += 1
+            return
+        scanned_no_progress += scanned
+        if scanned_no_progress > node.lru.pages + SWAP_CLUSTER_MAX:
+            node.kswapd_failures += 1
+            return
+
+
+def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int]:
+    """do_try_to_free_pages(): reclaim SWAP_CLUSTER_MAX pages in the caller's context.
+
+    Priorities DEF_PRIORITY..0 each scan up to inactive >> priority pages; the call stops as
+    soon as SWAP_CLUSTER_MAX pages are freed. With no progress at the end a direct reclaimer
+    is throttled for a jiffy (consider_reclaim_throttle, VMSCAN_THROTTLE_NOPROGRESS) when
+    pages are under writeback.
+    """
+    mm.vm["allocstall"] += 1
+    th = sc.thread
+    start = mm.sim.now
+    node = sc.node
+    goal = sc.nr_reclaimed + SWAP_CLUSTER_MAX
+    first = sc.nr_reclaimed
+    for priority in range(DEF_PRIORITY, -1, -1):
+        budget = max(node.lru.nr_inactive >> priority, SWAP_CLUSTER_MAX)
+        scanned = 0
+        while scanned < budget and sc.nr_reclaimed < goal:
+            before = sc.nr_scanned
+            yield from shrink_batch(mm, sc)
+            step = sc.nr_scanned - before
+            if not step:
+                if node.writeback:
+                    yield from reclaim_throttle(mm, sc, "writeback")
+                    break
+                break
+            scanned += step
+        if sc.nr_reclaimed >= goal:
+            break
+    progress = sc.nr_reclaimed - first
+    if not progress and node.writeback:
+        yield from reclaim_throttle(mm, sc, "noprogress")
+    mm.trace_slice(th, "try_to_free_pages", start)
+    return progress

@@ -1,0 +1,41 @@
+"""User-space tasks: a memory eater faulting anonymous pages, and CPU-bound hogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+from kcompressd.mm.node import Node
+from kcompressd.mm.page_alloc import OutOfMemory, alloc_pages
+from kcompressd.mm.system import SWAP_CLUSTER_MAX, MemorySystem
+from kcompressd.sim.core import RUN
+
+
+def memory_eater(mm: MemorySystem, zonelist: Sequence[Node], pages: int, touch_cost: float,
+                 on_done: Callable[[str], None]) -> Generator[tuple, Any, None]:
+    """Fault and write anonymous pages as fast as possible (`pages` = 0: forever).
+
+    Each batch is allocated (possibly through direct reclaim), then touched: `touch_cost` per
+    page covers the fault, clear_page() and the eater's own writes. The pages enter the LRU
+    young, as a fault leaves them, and are never touched again.
+    """
+    th = mm.sim.current
+    assert th is not None
+    done = 0
+    try:
+        while not pages or done < pages:
+            n = SWAP_CLUSTER_MAX if not pages else min(SWAP_CLUSTER_MAX, pages - done)
+            yield from alloc_pages(mm, zonelist, n)
+            yield (RUN, n * touch_cost)
+            done += n
+    except OutOfMemory:
+        mm.oom_victim = th.name
+        mm.stopped = True
+        return
+    on_done(th.name)
+
+
+def cpu_hog(slice_cost: float) -> Generator[tuple, Any, None]:
+    """A CPU-bound foreground thread: never sleeps, computes in `slice_cost` segments."""
+    while True:
+        yield (RUN, slice_cost)

@@ -1,0 +1,88 @@
+"""Every scenario key: type, default, range and meaning. Unknown keys are errors.
+
+Units: CPU work is in seconds of a speed-1.0 CPU (the phone's big core the calibration refers
+to); sizes in MiB unless the key says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Field:
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "machine": {
+        "cpus": Field(8, "CPUs", 1, 1024),
+        "big_cpus": Field(-1, "CPUs of the fast cluster (-1: all)", -1, 1024),
+        "big_speed": Field(1.0, "speed factor of a big CPU (1.0 = the calibration CPU)",
+                           0.01, 100.0),
+        "little_speed": Field(0.5, "speed factor of the other CPUs", 0.01, 100.0),
+        "nodes": Field(1, "NUMA nodes (memory and CPUs split evenly)", 1, 64),
+        "hz": Field(250, "CONFIG_HZ: a jiffy for reclaim_throttle timeouts", 100, 1000),
+        "context_switch_us": Field(2.0, "cost of switching a CPU to another thread (µs)",
+                                   0.0, 1000.0),
+        "wakeup_latency_us": Field(20.0, "from wake_up_process() to runnable (µs)", 0.0, 1e5),
+        "sched_latency_ms": Field(6.0, "CFS sysctl_sched_latency (ms)", 0.1, 1000.0),
+        "min_granularity_ms": Field(0.75, "CFS minimum slice before preemption (ms)",
+                                    0.01, 1000.0),
+        "wakeup_granularity_ms": Field(1.0, "CFS wake-up preemption granularity (ms)",
+                                       0.0, 1000.0),
+    },
+    "memory": {
+        "total_mb": Field(12288, "RAM", 16, 1 << 24),
+        "unreclaimable_mb": Field(2048, "kernel, file and pinned memory (not modelled)",
+                                  0, 1 << 24),
+        "free_mb": Field(512, "free memory at start; the rest is anonymous and on the LRU",
+                         0, 1 << 24),
+        "min_free_kbytes": Field(0, "vm.min_free_kbytes (0: the kernel's default)", 0, 1 << 30),
+        "watermark_scale_factor": Field(10, "vm.watermark_scale_factor", 1, 3000),
+    },
+    "swap": {
+        "backend": Field("zram", "swap device", choices=("zram",)),
+        "algorithm": Field("lz4", "zram comp_algorithm (a codec of kcompressd.codecs)"),
+        "disksize_mb": Field(12288, "zram disksize", 1, 1 << 24),
+        "corpus": Field("builtin:phone", "pages whose measured sizes and costs zram uses: "
+                        "builtin:<profile> or a corpus file"),
+        "corpus_pages": Field(2048, "at most this many corpus pages are measured", 16, 1 << 20),
+        "chain_size": Field(8, "CONFIG_ZSMALLOC_CHAIN_SIZE", 4, 16),
+    },
+    "calibration": {
+        "kswapd_pgsteal_per_s": Field(300000.0, "fact: kswapd alone reclaims this many anon "
+                                      "pages per second on the phone", 1.0, 1e9),
+        "compress_share": Field(0.7, "fact: share of kswapd's CPU spent compressing",
+                                0.0, 0.99),
+        "unmap_share": Field(0.5, "assumption: share of scan+unmap time spent unmapping",
+                             0.0, 1.0),
+    },
+    "workload": {
+        "kind": Field("memeater", "memeater or app-launch", choices=("memeater", "app-launch")),
+        "threads": Field(1, "allocating threads (the eater or the launching app)", 1, 4096),
+        "touch_us": Field(1.2, "CPU per page faulted: fault, clear_page, the thread's writes "
+                          "(µs at speed 1.0)", 0.0, 1e6),
+        "alloc_mb": Field(0, "per thread; 0: allocate until the run ends", 0, 1 << 24),
+        "start_s": Field(0.0, "when the allocating threads start", 0.0, 1e6),
+        "hot_mb": Field(0, "working set kept referenced (counted in the anon at start)",
+                        0, 1 << 24),
+        "hogs": Field(0, "CPU-bound foreground threads", 0, 4096),
+        "hog_slice_ms": Field(1.0, "work per scheduling round of a hog (ms at speed 1.0)",
+                              0.01, 1000.0),
+    },
+    "run": {
+        "duration_s": Field(5.0, "simulated seconds (finite workloads may end sooner)",
+                            1e-3, 1e5),
+        "warmup_s": Field(1.0, "simulated seconds before measuring", 0.0, 1e5),
+        "timeline_interval_ms": Field(10.0, "counter sampling period of the timeline",
+                                      0.1, 1e5),
+    },
+}
+
+TOP_LEVEL = {"description": Field("", "one line describing the scenario")}

@@ -1,0 +1,1 @@
+"""The discrete-event core (`core`) and the simulator entry point (`run.simulate`)."""

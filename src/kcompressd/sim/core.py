@@ -1,0 +1,321 @@
+"""Discrete-event core: virtual clock, CPUs with speed factors, threads, a fair scheduler.
+
+Knows nothing of memory. Threads are generators that yield actions:
+
+- ``(RUN, cost)``: use the CPU for `cost` seconds of work *at speed 1.0*; on a CPU with speed
+  factor s it takes cost / s seconds of wall time (big/little clusters);
+- ``(SPIN, seconds)``: occupy the CPU for `seconds` of wall time whatever its speed (busy
+  polling a device);
+- ``SLEEP``: block until `Sim.wake(thread)`; a wake that arrives while the thread is still
+  running is remembered, so no wake-up is lost (the kernel's set_current_state/wake_up pair);
+- ``(WAIT, timeout)``: like SLEEP but also woken after `timeout` seconds; the generator
+  receives True when woken, False on timeout (schedule_timeout()).
+
+Scheduling follows CFS in miniature: one global runqueue ordered by virtual runtime; a woken
+thread gets vruntime no lower than min_vruntime - sched_latency/2 (place_entity()), may preempt
+the running thread with the largest vruntime if it leads by more than the wake-up granularity
+(check_preempt_wakeup()), and a running thread yields at the end of a work segment once another
+leads it by more than the minimum granularity (check_preempt_tick()). Waking a sleeping thread
+costs `wakeup_latency` before it is runnable; switching a CPU to another thread costs
+`context_switch` seconds of work (charged to the incoming thread). Work is batched by the
+callers (one event per SWAP_CLUSTER_MAX pages), so one segment is tens to hundreds of µs.
+
+Deterministic: events at equal times run in the order they were scheduled.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+RUN, SPIN, WAIT = 0, 1, 2
+SLEEP = (3,)
+
+Action = tuple
+ThreadBody = Generator[Action, Any, None]
+
+# Thread states.
+_NEW, _RUNNABLE, _RUNNING, _SLEEPING, _WAKING, _DEAD = range(6)
+
+
+class Thread:
+    """A schedulable entity; `cpu_time` is wall seconds spent on a CPU (utime+stime)."""
+
+    __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_token", "cpu",
+                 "cpu_time", "gen", "name", "state", "vruntime", "wake_pending", "weight")
+
+    def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
+        self.name = name
+        self.gen = gen
+        self.weight = weight
+        self.state = _NEW
+        self.vruntime = 0.0
+        self.cpu_time = 0.0
+        self.cpu: Cpu | None = None
+        self.wake_pending = False
+        self._token = 0  # invalidates stale segment-end / timeout events
+        self._resume: Any = None  # value sent to the generator when it next runs
+        self._seg_start = 0.0
+        self._seg_end = 0.0
+        self._seg_speedless = False
+
+    @property
+    def running(self) -> bool:
+        return self.state == _RUNNING
+
+    @property
+    def sleeping(self) -> bool:
+        return self.state == _SLEEPING
+
+    def __repr__(self) -> str:
+        return f"Thread({self.name})"
+
+
+class Cpu:
+    __slots__ = ("index", "last", "speed", "thread")
+
+    def __init__(self, index: int, speed: float) -> None:
+        self.index = index
+        self.speed = speed
+        self.thread: Thread | None = None
+        self.last: Thread | None = None  # the thread that ran here last (context switches)
+
+
+class Sim:
+    """The clock, the event heap and the scheduler."""
+
+    def __init__(
+        self,
+        speeds: Sequence[float],
+        *,
+        context_switch: float = 2e-6,
+        wakeup_latency: float = 20e-6,
+        sched_latency: float = 6e-3,
+        min_granularity: float = 0.75e-3,
+        wakeup_granularity: float = 1e-3,
+    ) -> None:
+        if not speeds or min(speeds) <= 0:
+            raise ValueError("need at least one CPU, all speeds > 0")
+        self.now = 0.0
+        self.events = 0  # events processed
+        self._heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
+        self._seq = 0
+        # Fastest CPUs first: an idle big core is preferred over a little one.
+        self.cpus = sorted((Cpu(i, s) for i, s in enumerate(speeds)),
+                           key=lambda c: (-c.speed, c.index))
+        self._idle: list[Cpu] = list(self.cpus)
+        self._rq: list[tuple[float, int, Thread]] = []
+        self.threads: list[Thread] = []
+        self.context_switch = context_switch
+        self.wakeup_latency = wakeup_latency
+        self.sched_latency = sched_latency
+        self.min_granularity = min_granularity
+        self.wakeup_granularity = wakeup_granularity
+        self.min_vruntime = 0.0
+        self.context_switches = 0
+        self.current: Thread | None = None  # the thread whose body is executing
+
+    # -- events ------------------------------------------------------------------------------
+    def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, fn, arg))
+
+    def run(self, until: float, stop: Callable[[], bool] | None = None) -> None:
+        """Process events up to time `until` (or until `stop()` turns true)."""
+        heap = self._heap
+        pop = heapq.heappop
+        n = 0
+        while heap and heap[0][0] <= until:
+            t, _, fn, arg = pop(heap)
+            self.now = t
+            fn(arg)
+            n += 1
+            if stop is not None and stop():
+                break
+        else:
+            self.now = until
+        self.events += n
+
+    # -- threads -----------------------------------------------------------------------------
+    def spawn(self, name: str, body: ThreadBody, *, weight: float = 1.0) -> Thread:
+        """A new thread, runnable now (its body starts at the next event of this instant)."""
+        th = Thread(name, body, weight)
+        self.threads.append(th)
+        th.vruntime = self.min_vruntime
+        # Started by an event, so the caller holds the Thread before its body first runs.
+        self.call_at(self.now, self._start, th)
+        return th
+
+    def _start(self, th: Thread) -> None:
+        self._enqueue(th)
+        if th.state == _RUNNABLE:
+            self._check_preempt_wakeup(th)
+
+    def wake(self, th: Thread) -> None:
+        """wake_up_process(): runnable after the wake-up latency; never lost."""
+        if th.state == _SLEEPING:
+            th.state = _WAKING
+            th._token += 1  # cancels a pending timeout
+            th._resume = True
+            self.call_at(self.now + self.wakeup_latency, self._woken, th)
+        elif th.state in (_RUNNING, _RUNNABLE, _NEW):
+            th.wake_pending = True
+
+    def _woken(self, th: Thread) -> None:
+        # place_entity(): a sleeper gets at most half a latency period of credit.
+        floor = self.min_vruntime - self.sched_latency / 2
+        if th.vruntime < floor:
+            th.vruntime = floor
+        self._enqueue(th)
+        if th.state == _RUNNABLE:
+            self._check_preempt_wakeup(th)
+
+    def _timeout(self, arg: tuple[Thread, int]) -> None:
+        th, token = arg
+        if th.state == _SLEEPING and th._token == token:
+            th.state = _WAKING
+            th._resume = False
+            self._woken(th)
+
+    def _enqueue(self, th: Thread) -> None:
+        if self._idle:
+            self._dispatch(self._idle.pop(0), th)
+        else:
+            th.state = _RUNNABLE
+            self._seq += 1
+            heapq.heappush(self._rq, (th.vruntime, self._seq, th))
+
+    def _check_preempt_wakeup(self, th: Thread) -> None:
+        victim = None
+        for cpu in self.cpus:
+            cur = cpu.thread
+            if cur is not None and (victim is None or cur.vruntime > victim.vruntime):
+                victim = cur
+        if victim is None or victim.vruntime - th.vruntime <= self.wakeup_granularity:
+            return
+        # Stop the victim mid-segment: account what it ran, keep the rest of its work.
+        cpu = victim.cpu
+        assert cpu is not None
+        self._account(victim)
+        left = victim._seg_end - self.now
+        victim._token += 1
+        if left > 0:
+            victim._resume = ("__left__", left if victim._seg_speedless else left * cpu.speed,
+                              victim._seg_speedless, victim._resume)
+        self._preempt(cpu, victim)
+
+    def _account(self, th: Thread) -> None:
+        ran = self.now - th._seg_start
+        th.cpu_time += ran
+        th.vruntime += ran / th.weight
+        th._seg_start = self.now
+
+    def _preempt(self, cpu: Cpu, th: Thread) -> None:
+        th.state = _RUNNABLE
+        th.cpu = None
+        cpu.thread = None
+        self._seq += 1
+        heapq.heappush(self._rq, (th.vruntime, self._seq, th))
+        _, _, nxt = heapq.heappop(self._rq)
+        self._dispatch(cpu, nxt)
+
+    def _dispatch(self, cpu: Cpu, th: Thread) -> None:
+        cpu.thread = th
+        th.cpu = cpu
+        th.state = _RUNNING
+        th._seg_start = self.now
+        overhead = 0.0
+        if cpu.last is not th:
+            if cpu.last is not None:
+                self.context_switches += 1
+                overhead = self.context_switch / cpu.speed
+            cpu.last = th
+        resume = th._resume
+        th._resume = None
+        if type(resume) is tuple and resume and resume[0] == "__left__":
+            # Finish the segment that was preempted before asking for the next action.
+            _, left, speedless, inner = resume
+            th._resume = inner
+            dur = left if speedless else left / cpu.speed
+            self._start_segment(th, overhead + dur, speedless)
+            return
+        self._advance(th, resume, overhead)
+
+    def _start_segment(self, th: Thread, dur: float, speedless: bool) -> None:
+        th._seg_end = self.now + dur
+        th._seg_speedless = speedless
+        self.call_at(th._seg_end, self._segment_done, (th, th._token))
+
+    def _segment_done(self, arg: tuple[Thread, int]) -> None:
+        th, token = arg
+        if th._token != token or th.state != _RUNNING:
+            return
+        self._account(th)
+        rq = self._rq
+        lowest = rq[0][0] if rq and rq[0][0] < th.vruntime else th.vruntime
+        if lowest > self.min_vruntime:
+            self.min_vruntime = lowest
+        if rq and th.vruntime - rq[0][0] > self.min_granularity:
+            cpu = th.cpu
+            assert cpu is not None
+            self._preempt(cpu, th)
+            return
+        value = th._resume
+        th._resume = None
+        self._advance(th, value, 0.0)
+
+    def _advance(self, th: Thread, value: Any, overhead: float) -> None:
+        cpu = th.cpu
+        assert cpu is not None
+        send = th.gen.send
+        self.current = th
+        while True:
+            try:
+                action = send(value)
+            except StopIteration:
+                th.state = _DEAD
+                self._release(cpu, th)
+                return
+            kind = action[0]
+            if kind == RUN:
+                cost = action[1]
+                if cost <= 0 and overhead <= 0:
+                    value = None
+                    continue
+                self._start_segment(th, overhead + cost / cpu.speed, False)
+                return
+            if kind == SPIN:
+                self._start_segment(th, overhead + action[1], True)
+                return
+            # SLEEP or WAIT
+            if th.wake_pending:
+                th.wake_pending = False
+                value = True
+                continue
+            th.state = _SLEEPING
+            th._token += 1
+            if kind == WAIT:
+                self.call_at(self.now + action[1], self._timeout, (th, th._token))
+            if overhead > 0:
+                th.cpu_time += overhead  # the switch-in cost was paid before blocking
+            self._release(cpu, th)
+            return
+
+    def _release(self, cpu: Cpu, th: Thread) -> None:
+        th.cpu = None
+        cpu.thread = None
+        if self._rq:
+            _, _, nxt = heapq.heappop(self._rq)
+            self._dispatch(cpu, nxt)
+        else:
+            # Keep the idle list ordered fastest first.
+            idle = self._idle
+            i = 0
+            while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
+                i += 1
+            idle.insert(i, cpu)
+
+    @property
+    def runnable(self) -> int:
+        return len(self._rq)

@@ -1,0 +1,247 @@
+"""`simulate()`: build a machine from a scenario, run it, and report in kernel terms."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kcompressd import PAGE_SIZE
+from kcompressd.backends.zram_cost import (
+    ZramCostModel,
+    ZramSampler,
+    ZramStore,
+    corpus_measurements,
+)
+from kcompressd.designs import make_design
+from kcompressd.errors import KcompressdError
+from kcompressd.mm.calibration import derive_costs
+from kcompressd.mm.lru import HOT, REF, YOUNG
+from kcompressd.mm.node import Node
+from kcompressd.mm.system import MemorySystem
+from kcompressd.mm.vmscan import kswapd
+from kcompressd.mm.watermarks import default_min_free_kbytes, setup_per_zone_wmarks
+from kcompressd.mm.workload import cpu_hog, memory_eater
+from kcompressd.result import make_result
+from kcompressd.scenarios import Scenario
+from kcompressd.sim.core import Sim
+from kcompressd.trace import Timeline
+
+MB = 1 << 20
+
+
+@dataclass
+class SimRun:
+    result: dict[str, Any]
+    timeline: Timeline | None
+
+
+def _pages(mb: float) -> int:
+    return int(mb * MB) // PAGE_SIZE
+
+
+def _build_sim(machine: dict[str, Any]) -> Sim:
+    cpus = machine["cpus"]
+    big = cpus if machine["big_cpus"] < 0 else machine["big_cpus"]
+    speeds = [machine["big_speed"]] * big + [machine["little_speed"]] * (cpus - big)
+    return Sim(
+        speeds,
+        context_switch=machine["context_switch_us"] * 1e-6,
+        wakeup_latency=machine["wakeup_latency_us"] * 1e-6,
+        sched_latency=machine["sched_latency_ms"] * 1e-3,
+        min_granularity=machine["min_granularity_ms"] * 1e-3,
+        wakeup_granularity=machine["wakeup_granularity_ms"] * 1e-3,
+    )
+
+
+def _build_nodes(cfg: dict[str, Any]) -> list[Node]:
+    mem, nnodes = cfg["memory"], cfg["machine"]["nodes"]
+    total = _pages(mem["total_mb"])
+    per_node = [total // nnodes + (1 if i < total % nnodes else 0) for i in range(nnodes)]
+    managed = [p - _pages(mem["unreclaimable_mb"]) // nnodes for p in per_node]
+    mfk = mem["min_free_kbytes"] or default_min_free_kbytes(sum(managed))
+    wmarks = setup_per_zone_wmarks(managed, mfk, mem["watermark_scale_factor"])
+    nodes = []
+    for i in range(nnodes):
+        node = Node(i, per_node[i], wmarks[i], per_node[i] - managed[i])
+        free = _pages(mem["free_mb"]) // nnodes
+        hot = _pages(cfg["workload"]["hot_mb"]) // nnodes
+        anon = node.free - free
+        if anon < hot:
+            raise KcompressdError("memory.free_mb: no room left for workload.hot_mb")
+        _steady_state_lru(node, anon - hot)
+        node.lru.add_inactive_head(hot, HOT | YOUNG)
+        node.free = free
+        nodes.append(node)
+    return nodes
+
+
+STEADY_RUN = 512  # pages per run of the initial LRU pattern
+
+
+def _steady_state_lru(node: Node, pages: int) -> None:
+    """Background anon as a touch-once LRU under steady reclaim leaves it.
+
+    Every folio enters the inactive head young (its fault), is kept on its first scan
+    (PG_referenced set, back to the head) and reclaimed on its second, so the inactive list of
+    a system that has been reclaiming for a while alternates folios seen once (REF) and folios
+    not seen yet (YOUNG) in equal numbers. Starting there, reclaim runs at its steady rate from
+    the first second instead of first spending a whole pass of the list keeping everything.
+    """
+    flags = (YOUNG, REF)
+    i = 0
+    while pages > 0:
+        k = min(STEADY_RUN, pages)
+        node.lru.add_inactive_head(k, flags[i & 1])
+        pages -= k
+        i += 1
+
+
+def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
+             duration: float | None = None, timeline: bool = False) -> SimRun:
+    """Run `scenario` with `design` (default: the scenario's) for `duration` simulated s."""
+    wall0 = time.perf_counter()
+    cfg = scenario.to_dict()
+    design_name = design or cfg["design"]["name"]
+    params = scenario.design_params(design_name)
+    run_cfg, wl, swap, cal = cfg["run"], cfg["workload"], cfg["swap"], cfg["calibration"]
+    end = run_cfg["duration_s"] if duration is None else duration
+    if not end > 0:
+        raise KcompressdError(f"duration {end}: must be > 0 seconds")
+    warmup = min(run_cfg["warmup_s"], end)
+
+    meas = corpus_measurements(swap["corpus"], swap["algorithm"], swap["corpus_pages"])
+    compressible = meas.compress_ns[~meas.same_filled]
+    if not len(compressible):
+        raise KcompressdError(f"swap.corpus: {swap['corpus']} has only same-filled pages; "
+                              "nothing to calibrate compression against")
+    costs = derive_costs(cal["kswapd_pgsteal_per_s"], cal["compress_share"],
+                         cal["unmap_share"], float(meas.compress_ns.mean()))
+    model = ZramCostModel(meas, costs.seconds_per_host_ns, chain_size=swap["chain_size"])
+    sampler = ZramSampler(model, seed)
+    store = ZramStore(model, swap["disksize_mb"] * MB)
+
+    sim = _build_sim(cfg["machine"])
+    nodes = _build_nodes(cfg)
+    tl = Timeline() if timeline else None
+    d = make_design(design_name, params)
+    mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg["machine"]["hz"],
+                      timeline=tl)
+    for node in nodes:
+        for i in range(d.kswapd_threads):
+            name = f"kswapd{node.id}" if i == 0 else f"kswapd{node.id}:{i}"
+            node.kswapds.append(sim.spawn(name, kswapd(mm, node)))
+    d.attach(mm)
+
+    # The workload: allocating threads spread over nodes (local node first in the zonelist).
+    finished: dict[str, float] = {}
+    prefix = "launch" if wl["kind"] == "app-launch" else "eater"
+    per_thread = _pages(wl["alloc_mb"])
+    start = wl["start_s"]
+
+    def done(name: str) -> None:
+        finished[name] = sim.now
+
+    def start_workload(_: Any) -> None:
+        for i in range(wl["threads"]):
+            local = nodes[i % len(nodes)]
+            zonelist = [local, *(n for n in nodes if n is not local)]
+            sim.spawn(f"{prefix}{i}", memory_eater(mm, zonelist, per_thread,
+                                                   wl["touch_us"] * 1e-6, done))
+
+    sim.call_at(start, start_workload)
+    for i in range(wl["hogs"]):
+        sim.spawn(f"hog{i}", cpu_hog(wl["hog_slice_ms"] * 1e-3))
+
+    if tl is not None:
+        _sample_timeline(sim, mm, tl, run_cfg["timeline_interval_ms"] * 1e-3)
+
+    snap: dict[str, Any] = {}
+
+    def begin_measuring(_: Any) -> None:
+        mm.measuring = True
+        snap["vm"] = dict(mm.vm)
+        snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
+        snap["t"] = sim.now
+
+    sim.call_at(warmup, begin_measuring)
+    finite = per_thread > 0
+
+    def stop() -> bool:
+        return mm.stopped or (finite and len(finished) == wl["threads"])
+
+    sim.run(end, stop)
+    t_end = sim.now
+    if tl is not None:
+        _sample_counters(sim, mm, tl)
+    mm.check()
+    if "vm" not in snap:  # ended before the warm-up was over
+        begin_measuring(None)
+    result = _result(cfg, design_name, params, seed, sim, mm, snap, t_end, costs,
+                     model, finished, start if finite else None, time.perf_counter() - wall0)
+    return SimRun(result, tl)
+
+
+def _result(cfg: dict[str, Any], design_name: str, params: dict[str, Any], seed: int,
+            sim: Sim, mm: MemorySystem, snap: dict[str, Any], t_end: float, costs: Any,
+            model: ZramCostModel, finished: dict[str, float], start: float | None,
+            wall: float) -> dict[str, Any]:
+    measured = t_end - snap["t"]
+    vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
+    vmstat["nr_writeback"] = sum(n.writeback for n in mm.nodes)  # a gauge, at the end
+    cpu = {th.name: th.cpu_time - snap["cpu"].get(th.name, 0.0) for th in sim.threads}
+    split = {name: {"scan_unmap": s, "compress": c,
+                    "compress_share": c / (s + c) if s + c else 0.0}
+             for name, (s, c) in sorted(mm.cpu_split.items())}
+    workload: dict[str, Any] = {"kind": cfg["workload"]["kind"],
+                                "threads": cfg["workload"]["threads"],
+                                "oom_killed": mm.oom_victim}
+    if start is not None:
+        complete = len(finished) == cfg["workload"]["threads"]
+        workload["completed"] = complete
+        workload["elapsed_seconds"] = (max(finished.values()) - start) if complete else None
+        if cfg["workload"]["kind"] == "app-launch":
+            workload["launch_seconds"] = workload["elapsed_seconds"]
+    cfg = dict(cfg)
+    cfg["design"] = {"name": design_name, **params}
+    zram = mm.store.mm_stat()
+    zram["failed_writes"] = mm.store.failed_writes
+    meta = {
+        "seed": seed,
+        "design": design_name,
+        "simulated_seconds": t_end,
+        "warmup_seconds": snap["t"],
+        "wall_seconds": wall,
+        "events": sim.events,
+        "context_switches": sim.context_switches,
+        "calibration": {**costs.to_dict(), "corpus_pages": model.pages,
+                        "mean_compress_us": model.mean_cost * 1e6, "codec": model.codec},
+        "cpu_split": split,
+        "free_pages_end": sum(n.free for n in mm.nodes),
+    }
+    return make_result(source="simulator", vmstat=vmstat, measured_seconds=measured, cpu=cpu,
+                       latency_us=mm.stall_us, zram=zram, workload=workload, scenario=cfg,
+                       meta=meta)
+
+
+def _sample_counters(sim: Sim, mm: MemorySystem, tl: Timeline) -> None:
+    t = sim.now
+    nodes = mm.nodes
+    tl.counter("free_pages", t, sum(n.free for n in nodes))
+    tl.counter("wmark_min", t, sum(n.wmark.min for n in nodes))
+    tl.counter("wmark_low", t, sum(n.wmark.low for n in nodes))
+    tl.counter("wmark_high", t, sum(n.wmark.high for n in nodes))
+    tl.counter("queue_depth", t, mm.design.queue_depth())
+    tl.counter("writeback_pages", t, sum(n.writeback for n in nodes))
+    tl.counter("zram_mem_used_bytes", t, mm.store.mem_used_pages * PAGE_SIZE)
+
+
+def _sample_timeline(sim: Sim, mm: MemorySystem, tl: Timeline, interval: float) -> None:
+    def tick(_: Any) -> None:
+        _sample_counters(sim, mm, tl)
+        sim.call_at(sim.now + interval, tick)
+
+    sim.call_at(0.0, tick)
+
+
+__all__ = ["SimRun", "simulate"]
