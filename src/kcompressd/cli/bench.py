@@ -14,6 +14,7 @@ from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.cli.tables import comparison_table, result_table
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel.bench import BenchOptions, prepare, run_bench
+from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.plan import Plan
 from kcompressd.kernel.restore import Terminated
 
@@ -81,27 +82,30 @@ def register(app: typer.Typer) -> None:
         options = BenchOptions(size=parse_size(size), threads=threads, algorithm=algorithm,
                                corpus=corpus, duration=duration, repeat=repeat,
                                kcompressd=parse_settings(kcompressd), perf=perf, trace=trace)
-        plan, pages, corpus_name = prepare(options)
-        if dry_run:
-            if json_out:
-                emit_json({"plan": plan.to_dict(), "corpus": corpus_name})
-            else:
-                stdout.print(plan_table(plan))
-            return
-        (stderr if json_out else stdout).print(plan_table(plan))
+        # The lock comes first: a plan made while another run holds the memory is wrong.
+        with run_lock():
+            plan, pages, corpus_name = prepare(options)
+            if dry_run:
+                if json_out:
+                    emit_json({"plan": plan.to_dict(), "corpus": corpus_name})
+                else:
+                    stdout.print(plan_table(plan))
+                return
+            (stderr if json_out else stdout).print(plan_table(plan))
 
-        def progress(i: int, setting: int | None) -> None:
-            label = "" if setting is None else f" vm.kcompressd={setting}"
-            stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
+            def progress(i: int, setting: int | None) -> None:
+                label = "" if setting is None else f" vm.kcompressd={setting}"
+                stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
 
-        try:
-            doc = run_bench(options, plan, pages, corpus_name, progress)
-        except Terminated as e:
-            print(f"kcompressd: bench stopped by {e}; the machine is restored", file=sys.stderr)
-            raise typer.Exit(143) from None
-        except KeyboardInterrupt:
-            print("kcompressd: bench interrupted; the machine is restored", file=sys.stderr)
-            raise typer.Exit(130) from None
+            try:
+                doc = run_bench(options, plan, pages, corpus_name, progress)
+            except Terminated as e:
+                print(f"kcompressd: bench stopped by {e}; the machine is restored",
+                      file=sys.stderr)
+                raise typer.Exit(143) from None
+            except KeyboardInterrupt:
+                print("kcompressd: bench interrupted; the machine is restored", file=sys.stderr)
+                raise typer.Exit(130) from None
         if json_out:
             emit_json(doc)
         elif "series" in doc:

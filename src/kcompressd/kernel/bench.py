@@ -27,7 +27,6 @@ from kcompressd.corpus.io import read_corpus_bytes
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import sysfs, zram
 from kcompressd.kernel.hugepages import inflate_balloon
-from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.meminfo import read_meminfo
 from kcompressd.kernel.perf import PerfRecorder, split_profile
 from kcompressd.kernel.plan import GIB, Plan, make_plan, zram_ratio
@@ -36,7 +35,7 @@ from kcompressd.kernel.restore import Restorer
 from kcompressd.kernel.sampler import INTERVAL, Sample, Sampler
 from kcompressd.kernel.swap import swapon
 from kcompressd.kernel.sysctl import set_sysctl, sysctl_path
-from kcompressd.kernel.vmstat import vmstat_delta
+from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
 from kcompressd.kernel.workload import CHUNK_PAGES, Eaters
 from kcompressd.result import make_result
 from kcompressd.trace import Timeline, write_perfetto
@@ -45,6 +44,8 @@ KCOMPRESSD_SYSCTL = "vm.kcompressd"
 DEFAULT_CORPUS_PROFILE = "phone"
 # Rates and figures summarised (median, spread) over the runs of a series.
 PREFILL_TIMEOUT = 120.0
+OUTSIDE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
+                    "pswpout", "pswpin")
 SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout")
 
 
@@ -152,6 +153,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     """One measured run; the machine is as before when this returns or raises."""
     timeline = Timeline()
     wall0 = time.monotonic()
+    vm_start = read_vmstat()
     with Restorer() as restorer, tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
         stack = ExitStack()
         restorer.push("zram device", stack.close)
@@ -184,6 +186,11 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
         reports = eaters.stop()
         profile = split_profile(recorder.script()) if recorder else None
         device = dev.name
+    vm_end = read_vmstat()
+    first, last = sampler.samples[0].vmstat, sampler.samples[-1].vmstat
+    # Reclaim outside the measured window (balloon inflation, prefill, teardown): with the
+    # window's deltas it adds up to what /proc/vmstat counted around the whole run.
+    outside = {k: (first[k] - vm_start[k]) + (vm_end[k] - last[k]) for k in OUTSIDE_COUNTERS}
     for r in reports:
         if r is not None:
             for start, dur in r.stalls:
@@ -191,6 +198,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
                      meta={"zram_device": device, "balloon_pages": balloon,
                            "prefill_seconds": prefill_seconds,
+                           "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play, "kcompressd": kcompressd,
                            "wall_seconds": time.monotonic() - wall0})
     if profile is not None:
@@ -259,21 +267,20 @@ def trace_path(base: Path, label: str) -> Path:
 
 def run_bench(o: BenchOptions, plan: Plan, corpus: bytes, corpus_name: str,
               progress: Any = None) -> dict[str, Any]:
-    """All runs of the options under the run lock: the result of the single run, or a series
-    document {"series": [{"kcompressd", "runs", "summary"}], "meta"} for several."""
+    """All runs of the options (the caller holds run_lock()): the result of the single run, or
+    a series document {"series": [{"kcompressd", "runs", "summary"}], "meta"} for several."""
     settings: list[int | None] = list(o.kcompressd) or [None]
     runs: dict[int | None, list[dict[str, Any]]] = {s: [] for s in settings}
     single = o.repeat == 1 and len(settings) == 1
-    with run_lock():
-        for i in range(o.repeat):
-            for s in settings:  # interleaved: drift of the machine hits every setting alike
-                if progress:
-                    progress(i, s)
-                run = run_once(plan, corpus, corpus_name, kcompressd=s, perf=o.perf)
-                runs[s].append(run.result)
-                if o.trace is not None:
-                    label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
-                    write_perfetto(run.timeline, trace_path(o.trace, label))
+    for i in range(o.repeat):
+        for s in settings:  # interleaved: drift of the machine hits every setting alike
+            if progress:
+                progress(i, s)
+            run = run_once(plan, corpus, corpus_name, kcompressd=s, perf=o.perf)
+            runs[s].append(run.result)
+            if o.trace is not None:
+                label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
+                write_perfetto(run.timeline, trace_path(o.trace, label))
     if single:
         return runs[settings[0]][0]
     return {

@@ -1,0 +1,188 @@
+"""Real runs of the harness on this machine's kernel (root + zram; they skip elsewhere)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kcompressd.corpus.io import write_pages
+from kcompressd.corpus.synth import synth_pages
+from kcompressd.errors import KcompressdError
+from kcompressd.kernel import zram
+from kcompressd.kernel.bench import BenchOptions, prepare, run_bench, run_once, summarize
+from kcompressd.kernel.lock import run_lock
+from kcompressd.kernel.swap import swap_areas
+from kcompressd.kernel.sysctl import get_sysctl
+from kcompressd.kernel.vmstat import read_vmstat
+
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(not zram.zram_available(), reason="needs zram (/sys/block/zram0)"),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "phone.bin"
+    write_pages(path, synth_pages("phone", 1024, seed=3))
+    return path
+
+
+def machine_state() -> dict:
+    """What a run may change and must put back."""
+    return {
+        "swaps": [(a.filename, a.priority) for a in swap_areas()],
+        "nr_hugepages": get_sysctl("vm.nr_hugepages"),
+        "page-cluster": get_sysctl("vm.page-cluster"),
+    }
+
+
+def bench_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kcompressd", "bench", *args]
+
+
+def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path) -> None:
+    before_state = machine_state()
+    options = BenchOptions(corpus=corpus, duration=10, perf=True, trace=tmp_path / "t.json")
+    with run_lock():
+        plan, pages, name = prepare(options)
+        before = read_vmstat()
+        result = run_bench(options, plan, pages, name)
+        after = read_vmstat()
+    assert machine_state() == before_state
+
+    assert result["vmstat"]["pgsteal_kswapd"] > 50_000, "kswapd should have stolen many pages"
+    outside = result["meta"]["vmstat_outside_window"]
+    for k in ("pgsteal_kswapd", "pgsteal_direct", "pswpout", "pgscan_kswapd"):
+        outer = after[k] - before[k]
+        inner = result["vmstat"].get(k, 0)
+        # Window + setup/prefill/teardown = all of it; the window is most of it. The slack is
+        # for other tasks on this shared machine between our reads and the run's.
+        assert inner + outside[k] == pytest.approx(outer, rel=0.01, abs=500), k
+        assert inner >= 0.8 * outer, k
+    allocstall = sum(after[k] - before[k] for k in after if k.startswith("allocstall_"))
+    assert result["vmstat"]["allocstall"] <= allocstall
+    assert result["rates"]["pgsteal_kswapd"] == pytest.approx(
+        result["vmstat"]["pgsteal_kswapd"] / result["meta"]["measured_seconds"])
+    assert result["meta"]["measured_seconds"] == pytest.approx(10, abs=0.5)
+    assert result["cpu"]["kswapd0"] > 0
+    assert {"eater0", "eater1"} <= set(result["cpu"]) or result["workload"]["threads"] == 1
+    assert result["latency"]["count"] == result["workload"]["chunks"] > 0
+    assert result["zram"]["orig_data_size"] > 0
+    assert result["zram"]["mem_used_total"] < result["zram"]["orig_data_size"]
+    assert result["workload"]["stopped_early"] == ""
+    kswapd = result["profile"]["kswapd0"]
+    assert kswapd["samples"] > 100
+    assert sum(kswapd["split"].values()) == pytest.approx(1.0)
+    assert kswapd["split"]["compression"] > 0.05  # LZ4 runs inside kswapd on a stock kernel
+    trace = json.loads((tmp_path / "t.json").read_text())
+    names = {e["name"] for e in trace["traceEvents"]}
+    assert {"free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
+            "zram_mem_used_bytes"} <= names
+
+
+def test_safety_floor_stops_the_run_early(corpus: Path) -> None:
+    plan, pages, name = prepare(BenchOptions(corpus=corpus, duration=20, threads=1))
+    # A floor no machine can keep, and a tiny workload without a balloon: stops at once.
+    tiny = dataclasses.replace(plan, floor=1 << 60, balloon_pages=0, per_eater=1 << 24,
+                               prefill=0, workload=1 << 24)
+    before_state = machine_state()
+    with run_lock():
+        result = run_once(tiny, pages, name, kcompressd=None, perf=False).result
+    assert machine_state() == before_state
+    assert result["workload"]["stopped_early"].startswith("safety floor")
+    assert result["meta"]["measured_seconds"] < 5
+
+
+def wait_for(cond, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_sigterm_restores_machine_and_lock_refuses_second_run(corpus: Path) -> None:
+    before_state = machine_state()
+    swapped = {a.filename for a in swap_areas()}
+    proc = subprocess.Popen(bench_cmd("--corpus", str(corpus), "--duration", "30", "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def started() -> bool:
+        # Mid-run: the run's zram swap is on and the balloon is inflated.
+        assert proc.poll() is None, proc.communicate()[1]
+        return bool({a.filename for a in swap_areas()} - swapped) and \
+            get_sysctl("vm.nr_hugepages") != before_state["nr_hugepages"]
+
+    try:
+        wait_for(started, 60)
+        device = ({a.filename for a in swap_areas()} - swapped).pop()
+        second = subprocess.run(bench_cmd("--corpus", str(corpus), "--duration", "5"),
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert "another kcompressd bench is running" in second.stderr
+        time.sleep(2)
+    finally:
+        # Even when an assertion failed above: SIGTERM, never SIGKILL, so the run restores.
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "SIGTERM" in err and "restored" in err
+    assert out == ""
+    assert machine_state() == before_state
+    name = Path(device).name
+    assert not (zram.SYS_BLOCK / name).exists() or zram.ZramDevice(int(name[4:])).disksize == 0
+
+
+def test_dry_run_changes_nothing(corpus: Path) -> None:
+    before_state = machine_state()
+    disksizes = {d.name: d.disksize for d in zram.existing_devices()}
+    out = subprocess.run(bench_cmd("--corpus", str(corpus), "--dry-run", "--json"),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)["plan"]
+    assert plan["workload"] > plan["play"] > 0 and plan["balloon_pages"] > 0
+    assert machine_state() == before_state
+    assert {d.name: d.disksize for d in zram.existing_devices()} == disksizes
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--threads", "0"), "--threads must be at least 1"),
+    (("--size", "-1"), "--size must be a positive number"),
+    (("--size", "lots"), "--size must be a number of GiB or 'auto'"),
+    (("--algorithm", "nope"), "unknown zram algorithm 'nope'"),
+    (("--kcompressd", "0,24"), "--kcompressd needs a kernel with the kcompressd patch"),
+    (("--corpus", "/nonexistent.bin"), "no such corpus file"),
+])
+def test_bad_options_are_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
+    if args[0] == "--kcompressd" and Path("/proc/sys/vm/kcompressd").exists():
+        pytest.skip("this kernel has vm.kcompressd")
+    out = subprocess.run(bench_cmd("--dry-run", *args), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and message in out.stderr
+    assert out.stdout == ""
+
+
+def test_missing_zram_device_is_a_clear_error(corpus: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zram, "SYS_BLOCK", tmp_path / "block")
+    monkeypatch.setattr(zram, "ZRAM_CONTROL", tmp_path / "zram-control")
+    with pytest.raises(KcompressdError, match="no zram device"):
+        prepare(BenchOptions(corpus=corpus))
+
+
+def test_summarize_reports_median_and_spread() -> None:
+    runs = [{"rates": {"pgsteal_kswapd": v}, "cpu": {"kswapd0": 1.0},
+             "latency": {"p99": 10.0}} for v in (100.0, 120.0, 90.0)]
+    s = summarize(runs)["pgsteal_kswapd/s"]
+    assert s["median"] == 100.0 and s["min"] == 90.0 and s["max"] == 120.0
+    assert s["spread"] == pytest.approx(0.3)
