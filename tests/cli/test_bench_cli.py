@@ -1,0 +1,43 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from kcompressd.cli.bench import parse_settings, parse_size, summary_table
+from kcompressd.errors import KcompressdError
+from kcompressd.kernel import zram
+from kcompressd.kernel.bench import summarize
+
+
+def test_parse_size_and_settings() -> None:
+    assert parse_size("auto") is None
+    assert parse_size("6.5") == 6.5
+    assert parse_settings("0,24,256") == (0, 24, 256)
+    assert parse_settings(None) == ()
+    with pytest.raises(KcompressdError, match="comma-separated integers"):
+        parse_settings("0,many")
+
+
+def test_summary_table_shows_each_setting_side_by_side() -> None:
+    def run(v: float) -> dict:
+        return {"rates": {"pgsteal_kswapd": v}, "cpu": {"kswapd0": 2.0}, "latency": {"p99": 5.0}}
+
+    doc = {"series": [{"kcompressd": k, "runs": [run(v), run(v * 1.1)],
+                       "summary": summarize([run(v), run(v * 1.1)])}
+                      for k, v in ((0, 1000.0), (24, 2000.0))]}
+    console = Console(width=200, record=True)
+    console.print(summary_table(doc))
+    text = console.export_text()
+    assert "kcompressd=0" in text and "kcompressd=24" in text
+    assert "1,050.0 ±9.5%" in text and "2,100.0 ±9.5%" in text
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")
+def test_dry_run_prints_the_plan_table() -> None:
+    out = subprocess.run([sys.executable, "-m", "kcompressd", "bench", "--dry-run"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    for row in ("hugepage balloon", "memory left in play", "workload", "zram", "safety floor"):
+        assert row in out.stdout

@@ -1,0 +1,21 @@
+import pytest
+
+from kcompressd.kernel.sampler import headroom
+
+GIB = 1 << 30
+
+
+def test_headroom_counts_what_swapping_anon_to_zram_would_win() -> None:
+    mi = {"MemAvailable": GIB, "Active(anon)": 2 * GIB, "Inactive(anon)": 2 * GIB}
+    mm = {"orig_data_size": 400 << 20, "mem_used_total": 100 << 20}  # ratio 4
+    assert headroom(mi, 10 * GIB, mm, planned_ratio=2.0) == GIB + 3 * GIB
+    # Swap space bounds it, and an incompressible pool wins nothing.
+    assert headroom(mi, GIB, mm, 2.0) == GIB + int(0.75 * GIB)
+    assert headroom(mi, 10 * GIB, {"orig_data_size": 1 << 30, "mem_used_total": 1 << 30},
+                    2.0) == GIB
+
+
+def test_headroom_uses_planned_ratio_for_a_small_pool() -> None:
+    mi = {"MemAvailable": 0, "Active(anon)": GIB, "Inactive(anon)": 0}
+    got = headroom(mi, 10 * GIB, {"orig_data_size": 4096, "mem_used_total": 4096}, 2.0)
+    assert got == pytest.approx(GIB / 2)
