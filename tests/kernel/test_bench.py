@@ -186,3 +186,20 @@ def test_summarize_reports_median_and_spread() -> None:
     s = summarize(runs)["pgsteal_kswapd/s"]
     assert s["median"] == 100.0 and s["min"] == 90.0 and s["max"] == 120.0
     assert s["spread"] == pytest.approx(0.3)
+
+
+def test_next_run_undoes_what_a_sigkilled_run_left(corpus: Path) -> None:
+    before_state = machine_state()
+    proc = subprocess.Popen(bench_cmd("--corpus", str(corpus), "--duration", "30", "--json"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: get_sysctl("vm.nr_hugepages") != before_state["nr_hugepages"], 60)
+    finally:
+        proc.kill()  # no chance to restore: the journal is all that is left
+        proc.wait()
+    assert machine_state() != before_state
+    out = subprocess.run(bench_cmd("--corpus", str(corpus), "--dry-run"), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "a previous run was killed" in out.stderr
+    assert machine_state() == before_state

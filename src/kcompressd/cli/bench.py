@@ -14,6 +14,7 @@ from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.cli.tables import comparison_table, result_table
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel.bench import BenchOptions, prepare, run_bench
+from kcompressd.kernel.journal import recover
 from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.plan import Plan
 from kcompressd.kernel.restore import Terminated
@@ -75,15 +76,21 @@ def register(app: typer.Typer) -> None:
                                               "e.g. 0,24,256 (patched kernels only)."),
         perf: bool = typer.Option(False, "--perf", help="Split kswapd's time with perf."),
         trace: Path | None = typer.Option(None, help="Write the timeline as a Perfetto trace."),
+        plot: Path | None = typer.Option(None, help="Draw the timeline (PNG, SVG, PDF)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
         json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Run a memory eater on this machine's kernel with zram swap; report reclaim."""
         options = BenchOptions(size=parse_size(size), threads=threads, algorithm=algorithm,
                                corpus=corpus, duration=duration, repeat=repeat,
-                               kcompressd=parse_settings(kcompressd), perf=perf, trace=trace)
+                               kcompressd=parse_settings(kcompressd), perf=perf, trace=trace,
+                               plot=plot)
         # The lock comes first: a plan made while another run holds the memory is wrong.
         with run_lock():
+            recovered = recover()
+            if recovered:
+                stderr.print("[yellow]a previous run was killed before it could restore the "
+                             f"machine; put back: {', '.join(recovered)}")
             plan, pages, corpus_name = prepare(options)
             if dry_run:
                 if json_out:

@@ -26,7 +26,8 @@ from kcompressd.codecs import available
 from kcompressd.corpus.io import read_corpus_bytes
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import sysfs, zram
-from kcompressd.kernel.hugepages import inflate_balloon
+from kcompressd.kernel.hugepages import NR_HUGEPAGES, inflate_balloon
+from kcompressd.kernel.journal import Journal
 from kcompressd.kernel.meminfo import read_meminfo
 from kcompressd.kernel.perf import PerfRecorder, split_profile
 from kcompressd.kernel.plan import GIB, Plan, make_plan, zram_ratio
@@ -37,6 +38,7 @@ from kcompressd.kernel.swap import swapon
 from kcompressd.kernel.sysctl import set_sysctl, sysctl_path
 from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
 from kcompressd.kernel.workload import CHUNK_PAGES, Eaters
+from kcompressd.plot import check_figure_path, plot_timeline
 from kcompressd.result import make_result
 from kcompressd.trace import Timeline, write_perfetto
 
@@ -60,6 +62,7 @@ class BenchOptions:
     kcompressd: tuple[int, ...] = ()
     perf: bool = False
     trace: Path | None = None
+    plot: Path | None = None
 
 
 @dataclass
@@ -86,6 +89,8 @@ def validate(o: BenchOptions) -> None:
         )
     if o.trace is not None and not o.trace.parent.is_dir():
         raise KcompressdError(f"--trace {o.trace}: directory {o.trace.parent} does not exist")
+    if o.plot is not None:
+        check_figure_path(o.plot)
 
 
 def check_machine(algorithm: str) -> None:
@@ -154,16 +159,22 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     timeline = Timeline()
     wall0 = time.monotonic()
     vm_start = read_vmstat()
+    journal = Journal()
     with Restorer() as restorer, tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
+        restorer.push("journal", journal.clear)
         stack = ExitStack()
         restorer.push("zram device", stack.close)
         dev = stack.enter_context(zram.free_zram_device())
+        journal.zram_device(dev.index)
         dev.configure(disksize=plan.zram_disksize, algorithm=plan.algorithm)
+        journal.swap(dev.dev)
         swapon(restorer, dev.dev)
-        for name, value in plan.sysctls.items():
+        sysctls = {**plan.sysctls, **({} if kcompressd is None else
+                                      {KCOMPRESSD_SYSCTL: kcompressd})}
+        for name, value in sysctls.items():
+            journal.sysctl(name)
             set_sysctl(restorer, name, value)
-        if kcompressd is not None:
-            set_sysctl(restorer, KCOMPRESSD_SYSCTL, kcompressd)
+        journal.sysctl(NR_HUGEPAGES)
         balloon = inflate_balloon(restorer, plan.balloon_pages)
         in_play = read_meminfo()["MemAvailable"]
         t0 = time.monotonic()
@@ -261,7 +272,8 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def trace_path(base: Path, label: str) -> Path:
+def labelled_path(base: Path, label: str) -> Path:
+    """FILE.json -> FILE.<label>.json: one trace or plot per run of a series."""
     return base.with_name(f"{base.stem}.{label}{base.suffix}") if label else base
 
 
@@ -278,9 +290,12 @@ def run_bench(o: BenchOptions, plan: Plan, corpus: bytes, corpus_name: str,
                 progress(i, s)
             run = run_once(plan, corpus, corpus_name, kcompressd=s, perf=o.perf)
             runs[s].append(run.result)
+            label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
             if o.trace is not None:
-                label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
-                write_perfetto(run.timeline, trace_path(o.trace, label))
+                write_perfetto(run.timeline, labelled_path(o.trace, label))
+            if o.plot is not None:
+                title = f"kcompressd bench {label}".strip()
+                plot_timeline(run.timeline, labelled_path(o.plot, label), title)
     if single:
         return runs[settings[0]][0]
     return {
