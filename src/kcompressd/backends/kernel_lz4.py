@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import mmap
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 from kcompressd import PAGE_SIZE
 
@@ -91,8 +95,17 @@ int kc_lz4_compress(const uint8_t *src, int n, uint8_t *dst) {
             *op++ = (uint8_t)off;
             *op++ = (uint8_t)(off >> 8);
             {
+                /* Count equal bytes up to matchlimit, eight at a time where possible. */
                 const uint8_t *a = ip + MINMATCH, *b = match + MINMATCH;
+                while (a + 8 <= matchlimit) {
+                    uint64_t x, y;
+                    memcpy(&x, a, 8);
+                    memcpy(&y, b, 8);
+                    if (x != y) { a += __builtin_ctzll(x ^ y) >> 3; goto counted; }
+                    a += 8; b += 8;
+                }
                 while (a < matchlimit && *a == *b) { a++; b++; }
+            counted:
                 mlen = (unsigned)(a - (ip + MINMATCH));
                 ip = a;
             }
@@ -121,6 +134,31 @@ last:
         op += run;
     }
     return (int)(op - dst);
+}
+
+/* Many pages at once, as zram_write_page() sees them: a same-filled page (all 8-byte words
+ * equal, page_same_filled()) gets lens[i] = -1 and its word in words[i]; any other page is
+ * compressed to the next free byte of dst and gets its length. Returns bytes written. */
+long kc_lz4_compress_pages(const uint8_t *src, int npages, uint8_t *dst, int32_t *lens,
+                           uint64_t *words) {
+    long total = 0;
+    for (int i = 0; i < npages; i++) {
+        const uint8_t *page = src + (long)i * 4096;
+        uint64_t w, first;
+        int same = 1;
+        memcpy(&first, page, 8);
+        memcpy(&w, page + 4096 - 8, 8);
+        if (w != first) same = 0;
+        for (int k = 8; same && k < 4096; k += 8) {
+            memcpy(&w, page + k, 8);
+            if (w != first) same = 0;
+        }
+        if (same) { lens[i] = -1; words[i] = first; continue; }
+        lens[i] = kc_lz4_compress(page, 4096, dst + total);
+        words[i] = 0;
+        total += lens[i];
+    }
+    return total;
 }
 """
 
@@ -154,6 +192,9 @@ def _library() -> ctypes.CDLL | None:
     lib = ctypes.CDLL(str(target))
     lib.kc_lz4_compress.argtypes = (ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
     lib.kc_lz4_compress.restype = ctypes.c_int
+    lib.kc_lz4_compress_pages.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                          ctypes.c_void_p, ctypes.c_void_p)
+    lib.kc_lz4_compress_pages.restype = ctypes.c_long
     return lib
 
 
@@ -161,7 +202,7 @@ def kernel_lz4_available() -> bool:
     return _library() is not None
 
 
-def kernel_lz4_compressor():  # -> Callable[[bytes], bytes]
+def kernel_lz4_compressor() -> Callable[[bytes], bytes]:
     """A page compressor giving the kernel's LZ4_compress_fast output (one buffer per caller)."""
     lib = _library()
     if lib is None:
@@ -173,3 +214,26 @@ def kernel_lz4_compressor():  # -> Callable[[bytes], bytes]
         return out[: fn(page, len(page), out)]
 
     return compress
+
+
+def kernel_lz4_compress_pages(data: bytes | mmap.mmap
+                              ) -> tuple[list[int], list[int], list[int], memoryview]:
+    """Same-filled test and compression of every page of `data` in one call.
+
+    Returns (lens, words, ends, blob): lens[i] is -1 for a same-filled page (words[i] its
+    word), else the compressed length; the compressed pages follow each other in `blob`, a
+    view (slices of it share the one buffer instead of copying each page's bytes), page i
+    ending at ends[i].
+    """
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("no C compiler to build the kernel-exact lz4 compressor")
+    n = len(data) // PAGE_SIZE
+    out = np.empty(max(1, n * _BOUND), dtype=np.uint8)
+    lens = np.empty(n, dtype=np.int32)
+    words = np.empty(n, dtype=np.uint64)
+    src = data if isinstance(data, bytes) else (ctypes.c_char * len(data)).from_buffer(data)
+    total = lib.kc_lz4_compress_pages(src, n, out.ctypes.data, lens.ctypes.data,
+                                      words.ctypes.data)
+    ends = np.cumsum(np.maximum(lens, 0), dtype=np.int64)
+    return lens.tolist(), words.tolist(), ends.tolist(), memoryview(out[:total])

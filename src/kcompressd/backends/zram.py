@@ -9,11 +9,16 @@ Reads return the stored bytes (decompressed), so the model is checked against th
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterable, Sequence
+import mmap
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kcompressd import PAGE_SIZE
-from kcompressd.backends.kernel_lz4 import kernel_lz4_available, kernel_lz4_compressor
+from kcompressd.backends.kernel_lz4 import (
+    kernel_lz4_available,
+    kernel_lz4_compress_pages,
+    kernel_lz4_compressor,
+)
 from kcompressd.backends.size_classes import DEFAULT_CHAIN_SIZE
 from kcompressd.backends.zram_stats import (
     IO_STAT_FIELDS,
@@ -47,6 +52,8 @@ class Zram:
         codec = get_codec(algorithm)
         self.algorithm = algorithm
         self._compress = page_compressor(algorithm)
+        self._compress_pages = (kernel_lz4_compress_pages
+                                if algorithm == "lz4" and kernel_lz4_available() else None)
         self._decompress = codec.decompress
         self.chain_size = chain_size
         # disksize_store() rounds the size up to whole pages.
@@ -128,39 +135,75 @@ class Zram:
         return -errno.ENOMEM if self.write_pages(index, (page,)) else 0
 
     def write_pages(self, start: int, pages: Iterable[bytes]) -> int:
-        """Write pages to slots start, start+1, ...; returns how many failed with -ENOMEM.
+        """Write pages to slots start, start+1, ...; returns how many failed with -ENOMEM."""
+        return self._store(start, self._records(pages))
 
-        One bio per page: zram_write_page(), write_same_filled_page(),
-        write_incompressible_page() and zram_can_store_page() inlined with their state in
-        locals, since this loop is the whole cost of a replay besides the codec.
+    def write_buffer(self, start: int, data: bytes | mmap.mmap) -> int:
+        """write_pages() for whole pages back to back in one buffer (a corpus as read).
+
+        With the kernel-exact lz4 the same-filled test and the compression of all pages run in
+        one C call; the result is the same as writing the pages one by one.
         """
-        flags, handles, sizes = self._flags, self._handle, self._size
-        compress, pool = self._compress, self.pool
-        alloc = pool.alloc
-        huge_class_size, limit, nr_pages = self.huge_class_size, self.limit_pages, self.nr_pages
-        failed = 0
-        index = start
+        if len(data) % PAGE_SIZE:
+            raise ValueError(f"buffer of {len(data)} bytes is not whole pages")
+        if self._compress_pages is None:
+            pages = (data[i:i + PAGE_SIZE] for i in range(0, len(data), PAGE_SIZE))
+            return self.write_pages(start, pages)
+        return self._store(start, self._batch_records(data))
+
+    def _records(self, pages: Iterable[bytes]) -> Iterator[tuple[int | None, bytes, int]]:
+        """(fill word, None, 0) for a same-filled page, else (None, stored bytes, size)."""
+        compress, huge_class_size = self._compress, self.huge_class_size
         for page in pages:
-            if not 0 <= index < nr_pages:
-                raise IndexError(f"slot {index} outside the device (0..{nr_pages - 1})")
             if len(page) != PAGE_SIZE:
                 raise ValueError(f"page of {len(page)} bytes, expected {PAGE_SIZE}")
             word = page[:8]
             if page[-8:] == word and word * 512 == page:  # page_same_filled()
+                yield int.from_bytes(word, "little"), b"", 0
+                continue
+            comp = compress(page)
+            if len(comp) >= huge_class_size:
+                yield None, page, PAGE_SIZE  # write_incompressible_page(): stored as is
+            else:
+                yield None, comp, len(comp)
+
+    def _batch_records(self, data: bytes | mmap.mmap
+                       ) -> Iterator[tuple[int | None, bytes, int]]:
+        """_records() from one C call: list comprehensions, no per-page Python codec work."""
+        assert self._compress_pages is not None
+        lens, words, ends, blob = self._compress_pages(data)
+        huge = self.huge_class_size
+        fills = [w if n < 0 else None for n, w in zip(lens, words, strict=True)]
+        stored = [b"" if n < 0 else data[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] if n >= huge
+                  else blob[end - n:end] for i, (n, end) in enumerate(zip(lens, ends, strict=True))]
+        sizes = [0 if n < 0 else PAGE_SIZE if n >= huge else n for n in lens]
+        return zip(fills, stored, sizes, strict=True)
+
+    def _store(self, start: int, records: Iterable[tuple[int | None, bytes, int]]) -> int:
+        """The rest of zram_write_page() for each record, one bio per page.
+
+        write_same_filled_page(), zs_malloc(), zram_can_store_page() and the slot update are
+        inlined with their state in locals: this loop is the replay's cost besides the codec.
+        """
+        flags, handles, sizes = self._flags, self._handle, self._size
+        pool = self.pool
+        alloc = pool.alloc
+        limit, nr_pages = self.limit_pages, self.nr_pages
+        failed = 0
+        index = start
+        for fill, stored, size in records:
+            if not 0 <= index < nr_pages:
+                raise IndexError(f"slot {index} outside the device (0..{nr_pages - 1})")
+            if fill is not None:
                 if flags[index] or handles[index]:
                     self._slot_free(index)
                 flags[index] = ZRAM_SAME
-                handles[index] = int.from_bytes(word, "little")
+                handles[index] = fill
                 self.same_pages += 1
                 self.pages_stored += 1
                 index += 1
                 continue
-            comp = compress(page)
-            size = len(comp)
-            huge = size >= huge_class_size
-            if huge:
-                comp, size = page, PAGE_SIZE  # stored as is
-            handle = alloc(size, comp)
+            handle = alloc(size, stored)
             used = pool.pages_allocated
             if used > self.max_used_pages:
                 self.max_used_pages = used
@@ -176,7 +219,7 @@ class Zram:
             sizes[index] = size
             self.compr_data_size += size
             self.pages_stored += 1
-            if huge:
+            if size == PAGE_SIZE:  # only huge pages are stored at full size
                 flags[index] = ZRAM_HUGE
                 self.huge_pages += 1
                 self.huge_pages_since += 1
@@ -260,19 +303,29 @@ def freed_slots(pages: int, free_every: int) -> Iterable[int]:
     return range(0, pages, free_every)
 
 
-def replay(pages: Sequence[bytes], algorithm: str = "lz4", *,
+def replay(pages: Sequence[bytes] | bytes | mmap.mmap, algorithm: str = "lz4", *,
            chain_size: int = DEFAULT_CHAIN_SIZE, mem_limit: int = 0,
            free_every: int | None = None, compact: bool = False) -> list[ReplayStage]:
-    """Write page i to slot i of a fresh device, free every K-th slot, compact; stats per step."""
-    steps = replay_steps(len(pages), free_every, compact)
-    zram = Zram(max(len(pages), 1) * PAGE_SIZE, algorithm,
-                chain_size=chain_size, mem_limit=mem_limit)
+    """Write page i to slot i of a fresh device, free every K-th slot, compact; stats per step.
+
+    `pages` is a list of pages or one buffer of whole pages (a corpus as read from its file).
+    """
+    if isinstance(pages, bytes | mmap.mmap):
+        data = pages
+    else:
+        bad = next((len(p) for p in pages if len(p) != PAGE_SIZE), None)
+        if bad is not None:
+            raise ValueError(f"page of {bad} bytes, expected {PAGE_SIZE}")
+        data = b"".join(pages)
+    n = len(data) // PAGE_SIZE
+    steps = replay_steps(n, free_every, compact)
+    zram = Zram(max(n, 1) * PAGE_SIZE, algorithm, chain_size=chain_size, mem_limit=mem_limit)
     stages = []
     for step in steps:
         if step == "write":
-            zram.write_pages(0, pages)
+            zram.write_buffer(0, data)
         elif step == "free":
-            for i in freed_slots(len(pages), free_every or 1):
+            for i in freed_slots(n, free_every or 1):
                 zram.discard(i)
         else:
             zram.compact()

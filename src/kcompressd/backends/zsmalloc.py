@@ -13,6 +13,7 @@ chosen first. Each fullness list is a dict used as an ordered set whose *last* k
 from __future__ import annotations
 
 import itertools
+from functools import cache
 
 from kcompressd import PAGE_SIZE
 from kcompressd.backends.size_classes import (
@@ -49,6 +50,20 @@ class ZsPage:
         self.objs: list[tuple[int, bytes] | None] = [None] * cls.objs_per_zspage
 
 
+@cache
+def _fullness_table(objs_per_zspage: int) -> tuple[int, ...]:
+    """get_fullness_group() for every inuse count 0..objs_per_zspage."""
+    def group(inuse: int) -> int:
+        if inuse == 0:
+            return ZS_INUSE_RATIO_0
+        if inuse == objs_per_zspage:
+            return ZS_INUSE_RATIO_100
+        # Integer division rounds a partial ratio down; +1 puts it in its 10 % bucket.
+        return 100 * inuse // objs_per_zspage // 10 + 1
+
+    return tuple(group(n) for n in range(objs_per_zspage + 1))
+
+
 class _Class:
     """struct size_class: geometry, fullness lists and the two object counters."""
 
@@ -63,17 +78,13 @@ class _Class:
         self.fullness_list: list[dict[ZsPage, None]] = [{} for _ in range(NR_FULLNESS_GROUPS)]
         # find_get_zspage() order: the fullest non-full group first.
         self.search = self.fullness_list[ZS_INUSE_RATIO_99:ZS_INUSE_RATIO_0:-1]
-        self.fullness_by_inuse = [self.fullness_of(n) for n in range(self.objs_per_zspage + 1)]
+        self.fullness_by_inuse = _fullness_table(self.objs_per_zspage)
         self.obj_allocated = 0  # ZS_OBJS_ALLOCATED
         self.obj_inuse = 0  # ZS_OBJS_INUSE
 
     def fullness_of(self, inuse: int) -> int:
-        """get_fullness_group(): 0, 100, or a 10 % bucket (a partial ratio rounds up)."""
-        if inuse == 0:
-            return ZS_INUSE_RATIO_0
-        if inuse == self.objs_per_zspage:
-            return ZS_INUSE_RATIO_100
-        return 100 * inuse // self.objs_per_zspage // 10 + 1
+        """get_fullness_group(): 0, 100, or the 10 % bucket of a partial ratio."""
+        return self.fullness_by_inuse[inuse]
 
     def can_compact(self) -> int:
         """zs_can_compact(): pages that the wasted objects of this class add up to."""
@@ -81,6 +92,13 @@ class _Class:
         if wasted <= 0:
             return 0
         return wasted // self.objs_per_zspage * self.pages_per_zspage
+
+
+@cache
+def _class_index_by_size(chain_size: int) -> tuple[int, ...]:
+    """get_size_class_index() of every object size 0..4096 (the handle added in)."""
+    table = size_class_table(chain_size)
+    return tuple(table.class_for(n + ZS_HANDLE_SIZE).index for n in range(ZS_MAX_ALLOC_SIZE + 1))
 
 
 class ZsPool:
@@ -94,8 +112,7 @@ class ZsPool:
         by_index = [states.setdefault(sc.size, _Class(sc)) for sc in table.by_index]
         self._classes = list(states.values())  # distinct classes, smallest first
         # Class for every allocation size including the handle (get_size_class_index).
-        self._class_for = [by_index[table.class_for(n + ZS_HANDLE_SIZE).index]
-                           for n in range(ZS_MAX_ALLOC_SIZE + 1)]
+        self._class_for = [by_index[i] for i in _class_index_by_size(chain_size)]
         self._handles: dict[int, tuple[ZsPage, int]] = {}
         self._next_handle = itertools.count(1).__next__
         self.pages_allocated = 0

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import mmap
 import re
+import stat
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from kcompressd import PAGE_SIZE
 from kcompressd.backends.size_classes import MAX_CHAIN_SIZE, MIN_CHAIN_SIZE
 from kcompressd.backends.zram import ReplayStage, replay
 from kcompressd.backends.zram_stats import IO_STAT_FIELDS, MM_STAT_FIELDS
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.codecs import get_codec
 from kcompressd.corpus.builtin import builtin_corpus
-from kcompressd.corpus.io import read_pages
+from kcompressd.corpus.io import read_corpus_bytes
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import sysfs
 from kcompressd.kernel.zram_replay import check_algorithm, check_chain_size, replay_kernel
@@ -39,6 +42,21 @@ def parse_bytes(text: str) -> int:
     if not m:
         raise KcompressdError(f"--mem-limit {text!r}: expected bytes, e.g. 4096, 512M or 1G")
     return int(m.group(1)) * _SUFFIX[m.group(2).upper()]
+
+
+def load_corpus(path: Path) -> bytes | mmap.mmap:
+    """The corpus as one buffer; a plain file is mapped (copy-on-write) rather than read,
+    which the replay of a big corpus would otherwise spend as long on as on its model."""
+    try:
+        st = path.stat()
+        plain = (path.suffix.lower() not in (".gz", ".zst") and stat.S_ISREG(st.st_mode)
+                 and st.st_size and not st.st_size % PAGE_SIZE)
+    except OSError:
+        plain = False
+    if not plain:
+        return read_corpus_bytes(path)  # decompresses, and refuses bad input in one line
+    with open(path, "rb") as f:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
 
 
 def _check_options(algorithm: str, chain_size: int, free_every: int | None) -> None:
@@ -100,17 +118,19 @@ def replay_cmd(
         sysfs.require_root("zram replay --kernel")
         check_chain_size(chain_size)
         check_algorithm(algorithm)
-    pages = read_pages(corpus if corpus is not None else builtin_corpus("phone"))
-    model_stages = replay(pages, algorithm, chain_size=chain_size, mem_limit=limit,
+    data = load_corpus(corpus if corpus is not None else builtin_corpus("phone"))
+    npages = len(data) // PAGE_SIZE
+    model_stages = replay(data, algorithm, chain_size=chain_size, mem_limit=limit,
                           free_every=free_every, compact=compact)
     kernel_stages: list[ReplayStage] | None = None
     if kernel:
+        pages = [data[i:i + PAGE_SIZE] for i in range(0, len(data), PAGE_SIZE)]
         kernel_stages = replay_kernel(pages, algorithm, chain_size=chain_size, mem_limit=limit,
                                       free_every=free_every, compact=compact)
     final = model_stages[-1]
     kfinal = kernel_stages[-1] if kernel_stages else None
     if json_out:
-        doc: dict[str, object] = {"pages": len(pages), "mm_stat": final.mm_stat,
+        doc: dict[str, object] = {"pages": npages, "mm_stat": final.mm_stat,
                                   "io_stat": final.io_stat}
         if kfinal is not None:
             doc["kernel"] = {"mm_stat": kfinal.mm_stat, "io_stat": kfinal.io_stat}
@@ -119,7 +139,7 @@ def replay_cmd(
         emit_json(doc)
         return
     steps = " + ".join(s.name for s in model_stages)
-    stderr.print(f"{len(pages)} pages, {algorithm}, chain {chain_size}: {steps}")
+    stderr.print(f"{npages} pages, {algorithm}, chain {chain_size}: {steps}")
     stdout.print(_table("mm_stat", MM_STAT_FIELDS, final.mm_stat,
                         kfinal.mm_stat if kfinal else None))
     stdout.print(_table("io_stat", IO_STAT_FIELDS, final.io_stat,
