@@ -238,3 +238,16 @@ def test_compact_frees_half_empty_zspages() -> None:
     m = z.mm_stat()
     assert (m["mem_used_total"], m["pages_compacted"], m["mem_used_max"]) == (PAGE, 1, 2 * PAGE)
     assert [z.read_page(i) for i in (1, 3)] == [pages[1], pages[3]]
+
+
+def test_buffer_write_is_page_by_page_write() -> None:
+    pages = [_page(k, i) for i, k in enumerate(["text", "zero", "random", "same", "half"] * 9)]
+    one = Zram(len(pages) * PAGE)
+    for i, page in enumerate(pages):
+        one.write_page(i, page)
+    batch = Zram(len(pages) * PAGE)
+    assert batch.write_buffer(0, b"".join(pages)) == 0
+    assert batch.mm_stat() == one.mm_stat()
+    assert [batch.read_page(i) for i in range(len(pages))] == pages
+    with pytest.raises(ValueError, match="not whole pages"):
+        batch.write_buffer(0, bytes(100))

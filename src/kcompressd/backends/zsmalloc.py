@@ -47,7 +47,7 @@ class ZsPage:
         self.inuse = 0
         self.fullness = ZS_INUSE_RATIO_0
         self.freeobj = list(range(cls.objs_per_zspage - 1, -1, -1))
-        self.objs: list[tuple[int, bytes] | None] = [None] * cls.objs_per_zspage
+        self.objs: list[tuple[int, bytes | memoryview] | None] = [None] * cls.objs_per_zspage
 
 
 @cache
@@ -197,7 +197,9 @@ class ZsPool:
 
     def zs_obj_read(self, handle: int) -> bytes:
         zspage, idx = self._handles[handle]
-        return zspage.objs[idx][1]
+        obj = zspage.objs[idx]
+        assert obj is not None
+        return bytes(obj[1])  # objects written in a batch are views of one shared buffer
 
     # -- compaction ---------------------------------------------------------------------
 
