@@ -97,3 +97,18 @@ def test_threads_in_kernel_order() -> None:
     names = ["eater1", "kswapd10", "kcompressd0", "eater0", "kswapd1", "kswapd0"]
     assert sorted(names, key=thread_sort_key) == [
         "kswapd0", "kswapd1", "kswapd10", "kcompressd0", "eater0", "eater1"]
+
+
+def test_free_pages_axis_zooms_on_the_watermarks() -> None:
+    """A run that starts far above the watermarks is clipped to 4x wmark_high, so the part
+    where reclaim happens stays readable; one that stays near them is not clipped."""
+    from matplotlib.figure import Figure
+
+    from kcompressd.plot import _zoom_on_watermarks
+
+    tl = reclaim_timeline()
+    ax = Figure().subplots()
+    assert not _zoom_on_watermarks(ax, tl)
+    tl.counter("free_pages", 1.0, 3_000_000)
+    assert _zoom_on_watermarks(ax, tl)
+    assert ax.get_ylim() == (0, 4 * 3600)

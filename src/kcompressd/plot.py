@@ -38,6 +38,7 @@ _STYLES = {
 # Slices closer than this fraction of the time span are drawn as one bar: they would share a
 # pixel anyway, and merging keeps a run of millions of slices drawable.
 _MERGE_FRACTION = 1.0 / 4000
+_ZOOM = 4
 
 
 _LANE_ORDER = ("kswapd", "kcompressd")
@@ -124,6 +125,17 @@ def check_figure_path(path: str | os.PathLike[str]) -> str:
     return fmt
 
 
+def _zoom_on_watermarks(ax: Axes, timeline: Timeline) -> bool:
+    """Reclaim happens around the watermarks; a start far above them would flatten
+    everything that matters, so clip the free-pages axis to a few times wmark_high."""
+    high = [v for _, v in timeline.counters.get("wmark_high", [])]
+    free = [v for _, v in timeline.counters.get("free_pages", [])]
+    if not high or not free or max(free) <= _ZOOM * max(high):
+        return False
+    ax.set_ylim(0, _ZOOM * max(high))
+    return True
+
+
 def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str = "") -> None:
     """Draw `timeline` to `path` (format from its suffix, PNG by default), atomically."""
     fmt = check_figure_path(path)
@@ -147,6 +159,8 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str =
     t0, t1 = _time_span(timeline)
     for ax, (name, ylabel, counters, scale) in zip(axes, panels, strict=False):
         _draw_counters(ax, timeline, counters, scale)
+        if name == "free memory" and _zoom_on_watermarks(ax, timeline):
+            name += f" (clipped at {_ZOOM}x wmark_high)"
         ax.set_title(name, loc="left", fontsize="medium")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

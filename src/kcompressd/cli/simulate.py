@@ -120,6 +120,9 @@ def simulate_cmd(
         raise KcompressdError(f"--seed {seed}: must be >= 0")
     if duration is not None and not duration > 0:
         raise KcompressdError(f"--duration {duration}: must be > 0 seconds")
+    for given in (trace, plot):
+        if given is not None and given.is_dir():
+            raise KcompressdError(f"{given}: is a directory")
     traces = output_paths(trace, designs, comparison)
     plots = output_paths(plot, designs, comparison)
     for p in traces.values():
@@ -142,6 +145,9 @@ def simulate_cmd(
             meta = runs[d].result["meta"]
             stderr.print(f"{d}: {meta.get('simulated_seconds', 0):.3g} simulated s in "
                          f"{meta.get('wall_seconds', 0):.3g} wall s", highlight=False)
+            if not meta.get("measured_seconds"):
+                stderr.print(f"[yellow]warning:[/] {d}: nothing measured: the run ended within "
+                             "its warm-up (lower run.warmup_s or raise --duration)")
 
     writers: list[tuple[Path, Callable[[], None]]] = []
     for d, p in traces.items():

@@ -1,12 +1,13 @@
 """Rich tables for result documents (kcompressd.result.make_result) and their comparison.
 
-Works on the result shape only, so simulator and real-kernel results render alike.
+Works on the result shape only, so simulator and real-kernel results render alike; optional
+extras (meta.cpu_split) are shown when a producer supplies them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.markup import escape
@@ -18,10 +19,14 @@ from kcompressd.result import VMSTAT_COUNTERS
 
 # Sections compared key by key; ratios are other / first.
 RATIO_SECTIONS = ("vmstat", "rates", "cpu", "latency", "zram", "workload")
+TIMES = "\N{MULTIPLICATION SIGN}"
+# mm_stat fields counted in bytes (the others count pages); shown in MiB.
+MM_STAT_BYTES = ("orig_data_size", "compr_data_size", "mem_used_total", "mem_limit",
+                 "mem_used_max")
 # A thread group with more threads than this is shown as one summed row.
 _MAX_THREADS_SHOWN = 4
-TIMES = "\N{MULTIPLICATION SIGN}"
-_META_ROWS = ("simulated_seconds", "measured_seconds", "wall_seconds", "events", "seed")
+_META_ROWS = ("simulated_seconds", "measured_seconds", "wall_seconds", "events")
+MIB = 1 << 20
 
 
 def ratios(first: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -43,7 +48,11 @@ def _is_number(v: Any) -> bool:
 
 def fmt(v: Any) -> str:
     """Integers with separators, floats with about four significant digits."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if not isinstance(v, int | float):
         return escape(str(v))
     if isinstance(v, int) or (abs(v) >= 1000 and float(v).is_integer()):
         return f"{int(v):,}"
@@ -72,114 +81,129 @@ def cpu_rows(cpu_sections: Sequence[Mapping[str, float]]) -> list[tuple[str, lis
     return rows
 
 
-def _zram_keys(results: Sequence[Mapping[str, Any]]) -> list[str]:
-    present = {k for r in results for k in r.get("zram", {})}
-    return [k for k in MM_STAT_FIELDS if k in present] + sorted(present - set(MM_STAT_FIELDS))
+def _ordered(present: set[str], known: Sequence[str]) -> list[str]:
+    return [k for k in known if k in present] + sorted(present - set(known))
 
 
-def _vmstat_keys(results: Sequence[Mapping[str, Any]]) -> list[str]:
-    present = {k for r in results for k in r.get("vmstat", {})}
-    return [k for k in VMSTAT_COUNTERS if k in present] + sorted(present - set(VMSTAT_COUNTERS))
+def _is_gauge(counter: str) -> bool:
+    """/proc/vmstat's nr_* entries are levels, not event counts: no rate."""
+    return counter.startswith("nr_")
 
 
-def _workload_keys(results: Sequence[Mapping[str, Any]]) -> list[str]:
+Row = tuple[str, list[Any], Callable[[Any], str]]
+
+
+def _rows(docs: Sequence[Mapping[str, Any]]) -> list[list[Row]]:
+    """The shared layout: sections of (label, one value per result, formatter).
+
+    Rows no result moved are dropped, except the headline counters of a single result.
+    """
+    def get(section: str, key: str) -> list[Any]:
+        return [d.get(section, {}).get(key) for d in docs]
+
+    def moved(values: list[Any]) -> bool:
+        return any(v not in (0, None) for v in values)
+
+    single = len(docs) == 1
+    sections: list[list[Row]] = []
+
+    vm = _ordered({k for d in docs for k in d.get("vmstat", {})}, VMSTAT_COUNTERS)
+    rows: list[Row] = []
+    for k in vm:
+        if not (moved(get("vmstat", k)) or (single and k in VMSTAT_COUNTERS)):
+            continue
+        if _is_gauge(k):
+            rows.append((f"{k} (at end)", get("vmstat", k), fmt))
+        elif single:
+            rows.append((k, get("vmstat", k), fmt))
+        else:
+            rows.append((f"{k}/s", get("rates", k), fmt))
+    if not single:
+        rows.append(("allocstall (total)", get("vmstat", "allocstall"), fmt))
+    sections.append(rows)
+
+    cpus = [d.get("cpu", {}) for d in docs]
+    rows = [(f"cpu {label} (s)", [sum(c[m] for m in members if m in c)
+                                  if any(m in c for m in members) else None for c in cpus], fmt)
+            for label, members in cpu_rows(cpus)]
+    rows.append(("cpu total (s)", [sum(c.values()) for c in cpus], fmt))
+    splits = [d.get("meta", {}).get("cpu_split", {}) for d in docs]
+    for name in sorted({n for s in splits for n in s}, key=thread_sort_key):
+        rows.append((f"{name} compress share", [s.get(name, {}).get("compress_share")
+                                                for s in splits], _percent))
+    sections.append(rows)
+
+    stalls = moved(get("latency", "count"))
+    sections.append([("stall count" if k == "count" else f"stall {k} (µs)", get("latency", k),
+                      fmt) for k in docs[0].get("latency", {}) if stalls or k == "count"])
+
+    rows = []
+    for k in _ordered({k for d in docs for k in d.get("zram", {})}, MM_STAT_FIELDS):
+        values = get("zram", k)
+        if not moved(values):
+            continue
+        if k in MM_STAT_BYTES:
+            rows.append((f"zram {k} (MiB)", [None if v is None else v / MIB for v in values],
+                         fmt))
+        else:
+            rows.append((f"zram {k}", values, fmt))
+    sections.append(rows)
+
     keys: dict[str, None] = {}
-    for r in results:
-        keys.update((k, None) for k, v in r.get("workload", {}).items()
-                    if _is_number(v) or isinstance(v, str))
-    return list(keys)
+    for d in docs:
+        keys.update((k, None) for k, v in d.get("workload", {}).items()
+                    if v is None or isinstance(v, int | float | str | bool))
+    sections.append([(f"workload {k}", get("workload", k), fmt) for k in keys])
+
+    sections.append([(k, get("meta", k), fmt) for k in _META_ROWS if moved(get("meta", k))])
+    sections = [[r for r in rows if any(v is not None for v in r[1])] for rows in sections]
+    return [s for s in sections if s]
+
+
+def _percent(v: Any) -> str:
+    return "" if v is None else f"{v:.0%}"
 
 
 def result_table(result: Mapping[str, Any], title: str = "") -> Table:
     """One result: counters with their rates, CPU per thread, stall latency, mm_stat, workload."""
     measured = result.get("meta", {}).get("measured_seconds", 0.0)
+    rates = result.get("rates", {})
     table = Table(title=title or None, title_justify="left")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_column("per second", justify="right")
-    for k in _vmstat_keys([result]):
-        table.add_row(k, fmt(result["vmstat"][k]), fmt(result.get("rates", {}).get(k, "")))
-    table.add_section()
-    cpu = result.get("cpu", {})
-    for label, members in cpu_rows([cpu]):
-        seconds = sum(cpu[m] for m in members)
-        share = f"{seconds / measured:.0%} CPU" if measured > 0 else ""
-        table.add_row(f"cpu {label} (s)", fmt(seconds), share)
-    table.add_section()
-    latency = result.get("latency", {})
-    for k, v in latency.items():
-        if latency.get("count") or k == "count":
-                table.add_row("stall count" if k == "count" else f"stall {k} (µs)", fmt(v), "")
-    table.add_section()
-    zram = result.get("zram", {})
-    for k in _zram_keys([result]):
-        table.add_row(f"zram {k}", fmt(zram[k]), "")
-    workload_keys = _workload_keys([result])
-    if workload_keys:
+    table.add_column("", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("per second", justify="right", no_wrap=True)
+    for section in _rows([result]):
+        for label, (value,), f in section:
+            extra = ""
+            if label in rates:
+                extra = fmt(rates[label])
+            elif label.startswith("cpu ") and measured > 0 and _is_number(value):
+                extra = f"{value / measured:.0%} CPU"
+            table.add_row(label, f(value), extra)
         table.add_section()
-        for k in workload_keys:
-            table.add_row(f"workload {k}", fmt(result["workload"][k]), "")
-    meta = result.get("meta", {})
-    if any(k in meta for k in _META_ROWS):
-        table.add_section()
-        for k in _META_ROWS:
-            if k in meta:
-                table.add_row(k, fmt(meta[k]), "")
     return table
 
 
 def comparison_table(results: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
     """One column per labelled result; every column after the first carries its ratio to
-    the first (x1.00 = same, — = the first is zero)."""
+    the first (x1.00 = same, — = the first is zero). Rows no result moved are left out."""
     labels = list(results)
-    docs = list(results.values())
-    first = docs[0]
     table = Table(title=title or None, title_justify="left")
-    table.add_column("")
-    for i, label in enumerate(labels):
-        table.add_column(label if i == 0 else f"{label} ({TIMES}{labels[0]})", justify="right")
-
-    def row(name: str, values: list[Any]) -> None:
-        cells = [fmt(values[0]) if values[0] is not None else ""]
-        for v in values[1:]:
-            if v is None:
-                cells.append("")
-            elif _is_number(values[0]) and _is_number(v) and (values[0] or v):
-                cells.append(f"{fmt(v)} [dim]{fmt_ratio(None if values[0] == 0 else v / values[0])}"
-                             "[/dim]")
-            else:
-                cells.append(fmt(v))
-        table.add_row(name, *cells)
-
-    def get(section: str, key: str) -> list[Any]:
-        return [d.get(section, {}).get(key) for d in docs]
-
-    for k in _vmstat_keys(docs):
-        if any(get("vmstat", k)):  # counters no run moved (pswpin in a pure swap-out run)
-            row(f"{k}/s", get("rates", k))
-    row("allocstall", get("vmstat", "allocstall"))
-    table.add_section()
-    cpus = [d.get("cpu", {}) for d in docs]
-    for label, members in cpu_rows(cpus):
-        row(f"cpu {label} (s)", [sum(c.get(m, 0.0) for m in members) if any(m in c for m in members)
-                                 else None for c in cpus])
-    row("cpu total (s)", [sum(c.values()) for c in cpus])
-    table.add_section()
-    stalls = any(get("latency", "count"))
-    for k in first.get("latency", {}):
-        if stalls or k == "count":
-                row("stall count" if k == "count" else f"stall {k} (µs)", get("latency", k))
-    table.add_section()
-    for k in _zram_keys(docs):
-        row(f"zram {k}", get("zram", k))
-    workload_keys = _workload_keys(docs)
-    if workload_keys:
+    table.add_column("", no_wrap=True)
+    for label in labels:
+        table.add_column(escape(label), justify="right", no_wrap=True)
+    for section in _rows(list(results.values())):
+        for label, values, f in section:
+            base = values[0]
+            cells = [f(base) if base is not None else ""]  # a thread this design lacks
+            for v in values[1:]:
+                if v is None:
+                    cells.append("")
+                elif f is fmt and _is_number(base) and _is_number(v) and (base or v):
+                    cells.append(f"{f(v)} [dim]{fmt_ratio(None if base == 0 else v / base)}"
+                                 "[/dim]")
+                else:
+                    cells.append(f(v))
+            table.add_row(label, *cells)
         table.add_section()
-        for k in workload_keys:
-            row(f"workload {k}", get("workload", k))
-    table.add_section()
-    for k in _META_ROWS:
-        values = get("meta", k)
-        if any(v is not None for v in values) and k != "seed":
-            row(k, values)
     return table
