@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from kcompressd import PAGE_SIZE
+from kcompressd.backends.kernel_lz4 import kernel_lz4_available
 from kcompressd.backends.size_classes import MAX_CHAIN_SIZE, MIN_CHAIN_SIZE
 from kcompressd.backends.zram import ReplayStage, replay
 from kcompressd.backends.zram_stats import IO_STAT_FIELDS, MM_STAT_FIELDS
@@ -118,6 +119,9 @@ def replay_cmd(
         sysfs.require_root("zram replay --kernel")
         check_chain_size(chain_size)
         check_algorithm(algorithm)
+    if algorithm == "lz4" and not kernel_lz4_available():
+        stderr.print("warning: no C compiler for the kernel-exact lz4; using liblz4, whose "
+                     "compressed sizes differ from the kernel's by about 1 %")
     data = load_corpus(corpus if corpus is not None else builtin_corpus("phone"))
     npages = len(data) // PAGE_SIZE
     model_stages = replay(data, algorithm, chain_size=chain_size, mem_limit=limit,
