@@ -5,7 +5,7 @@ import sys
 import pytest
 from rich.console import Console
 
-from kcompressd.cli.bench import parse_settings, parse_size, summary_table
+from kcompressd.cli.bench import parse_settings, parse_size, reclaim_view, summary_table
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import zram
 from kcompressd.kernel.bench import summarize
@@ -41,3 +41,13 @@ def test_dry_run_prints_the_plan_table() -> None:
     assert out.returncode == 0, out.stderr
     for row in ("hugepage balloon", "memory left in play", "workload", "zram", "safety floor"):
         assert row in out.stdout
+
+
+def test_reclaim_view_keeps_reclaim_counters_only() -> None:
+    vm = {"pgsteal_kswapd": 5, "allocstall": 2, "allocstall_normal": 2, "numa_hit": 9,
+          "pgfault": 7, "kswapd_inodesteal": 1}
+    result = {"vmstat": vm, "rates": {k: v / 2 for k, v in vm.items()}, "cpu": {}}
+    view = reclaim_view(result)
+    assert set(view["vmstat"]) == set(view["rates"]) == {
+        "pgsteal_kswapd", "allocstall", "allocstall_normal", "kswapd_inodesteal"}
+    assert result["vmstat"] == vm  # the document itself is untouched

@@ -18,6 +18,10 @@ from kcompressd.kernel.journal import recover
 from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.plan import Plan
 from kcompressd.kernel.restore import Terminated
+from kcompressd.result import VMSTAT_COUNTERS
+
+RECLAIM_PREFIXES = ("allocstall_", "pgscan_", "pgsteal_", "workingset_refault", "pgmajfault",
+                    "kswapd_", "swpout_zero", "swpin_zero")
 
 
 def parse_size(text: str) -> float | None:
@@ -38,6 +42,13 @@ def parse_settings(text: str | None) -> tuple[int, ...]:
         raise KcompressdError(
             f"--kcompressd takes comma-separated integers (e.g. 0,24,256), got {text!r}"
         ) from None
+
+
+def reclaim_view(result: dict[str, Any]) -> dict[str, Any]:
+    """The result with only the reclaim counters in vmstat/rates (the JSON keeps them all)."""
+    keep = [k for k in result["vmstat"] if k in VMSTAT_COUNTERS or k.startswith(RECLAIM_PREFIXES)]
+    return {**result, "vmstat": {k: result["vmstat"][k] for k in keep},
+            "rates": {k: result["rates"][k] for k in keep}}
 
 
 def plan_table(plan: Plan) -> Table:
@@ -121,6 +132,6 @@ def register(app: typer.Typer) -> None:
                  for s in doc["series"] for i, r in enumerate(s["runs"])}, title="runs"))
             stdout.print(summary_table(doc))
         else:
-            stdout.print(result_table(doc, title="kcompressd bench"))
+            stdout.print(result_table(reclaim_view(doc), title="kcompressd bench"))
             if doc["workload"]["stopped_early"]:
                 stderr.print(f"[yellow]stopped early: {doc['workload']['stopped_early']}")

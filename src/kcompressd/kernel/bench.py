@@ -23,6 +23,7 @@ import numpy as np
 
 from kcompressd import PAGE_SIZE
 from kcompressd.codecs import available
+from kcompressd.corpus.builtin import builtin_corpus
 from kcompressd.corpus.io import read_corpus_bytes
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import sysfs, zram
@@ -44,10 +45,12 @@ from kcompressd.trace import Timeline, write_perfetto
 
 KCOMPRESSD_SYSCTL = "vm.kcompressd"
 DEFAULT_CORPUS_PROFILE = "phone"
-# Rates and figures summarised (median, spread) over the runs of a series.
 PREFILL_TIMEOUT = 120.0
 OUTSIDE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
                     "pswpout", "pswpin")
+PLOT_COUNTERS = ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
+                 "zram_mem_used_bytes")
+# Rates summarised (median, spread) over the runs of a series.
 SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout")
 
 
@@ -110,8 +113,6 @@ def check_machine(algorithm: str) -> None:
 
 def load_corpus(path: Path | None) -> tuple[bytes, str]:
     if path is None:
-        from kcompressd.corpus.builtin import builtin_corpus
-
         path = builtin_corpus(DEFAULT_CORPUS_PROFILE)
     return read_corpus_bytes(path), str(path)
 
@@ -153,37 +154,42 @@ def _measure(sampler: Sampler, eaters: Eaters, plan: Plan) -> str | None:
             return f"an eater exited early (exit codes {codes}) at {s.t - first.t:.1f} s"
 
 
+def _set_up(restorer: Restorer, journal: Journal, plan: Plan,
+            kcompressd: int | None) -> tuple[zram.ZramDevice, int]:
+    """zram swap, sysctls and the balloon, each noted in the journal before it is changed and
+    registered with the restorer right after; returns the device and the huge pages got."""
+    restorer.push("journal", journal.clear)
+    stack = ExitStack()
+    restorer.push("zram device", stack.close)
+    dev = stack.enter_context(zram.free_zram_device())
+    journal.zram_device(dev.index)
+    dev.configure(disksize=plan.zram_disksize, algorithm=plan.algorithm)
+    journal.swap(dev.dev)
+    swapon(restorer, dev.dev)
+    sysctls = {**plan.sysctls, **({} if kcompressd is None else {KCOMPRESSD_SYSCTL: kcompressd})}
+    for name, value in sysctls.items():
+        journal.sysctl(name)
+        set_sysctl(restorer, name, value)
+    journal.sysctl(NR_HUGEPAGES)
+    return dev, inflate_balloon(restorer, plan.balloon_pages)
+
+
 def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | None,
              perf: bool) -> Run:
     """One measured run; the machine is as before when this returns or raises."""
     timeline = Timeline()
     wall0 = time.monotonic()
     vm_start = read_vmstat()
-    journal = Journal()
     with Restorer() as restorer, tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
-        restorer.push("journal", journal.clear)
-        stack = ExitStack()
-        restorer.push("zram device", stack.close)
-        dev = stack.enter_context(zram.free_zram_device())
-        journal.zram_device(dev.index)
-        dev.configure(disksize=plan.zram_disksize, algorithm=plan.algorithm)
-        journal.swap(dev.dev)
-        swapon(restorer, dev.dev)
-        sysctls = {**plan.sysctls, **({} if kcompressd is None else
-                                      {KCOMPRESSD_SYSCTL: kcompressd})}
-        for name, value in sysctls.items():
-            journal.sysctl(name)
-            set_sysctl(restorer, name, value)
-        journal.sysctl(NR_HUGEPAGES)
-        balloon = inflate_balloon(restorer, plan.balloon_pages)
+        dev, balloon = _set_up(restorer, Journal(), plan, kcompressd)
         in_play = read_meminfo()["MemAvailable"]
-        t0 = time.monotonic()
-        eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus, int(t0 * 1e9))
+        prefill_start = time.monotonic()
+        eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus)
         restorer.push("workload processes", eaters.kill)
         if not eaters.wait_ready(PREFILL_TIMEOUT):
             raise KcompressdError("the eaters did not finish prefilling memory "
                                   f"within {PREFILL_TIMEOUT:g} s")
-        prefill_seconds = time.monotonic() - t0
+        prefill_seconds = time.monotonic() - prefill_start
         kthreads = reclaim_threads()
         recorder = None
         if perf:
@@ -192,7 +198,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
             recorder.start()
         sampler = Sampler(dev, {**kthreads, **{f"eater{i}": pid for i, pid in
                                                enumerate(eaters.pids)}},
-                          t0, plan.ratio, timeline)
+                          time.monotonic(), plan.ratio, timeline)
         stopped_early = _measure(sampler, eaters, plan)
         reports = eaters.stop()
         profile = split_profile(recorder.script()) if recorder else None
@@ -205,7 +211,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     for r in reports:
         if r is not None:
             for start, dur in r.stalls:
-                timeline.slice(f"eater{r.index}", "stall", start, dur)
+                timeline.slice(f"eater{r.index}", "stall", start - sampler.t0, dur)
     result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
                      meta={"zram_device": device, "balloon_pages": balloon,
                            "prefill_seconds": prefill_seconds,
@@ -272,6 +278,13 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def plottable(timeline: Timeline) -> Timeline:
+    """The counters the simulator's timelines share (the plot's panels) and the slices; the
+    rates, CPU shares and headroom stay in the Perfetto trace, where each has its own track."""
+    return Timeline({k: v for k, v in timeline.counters.items() if k in PLOT_COUNTERS},
+                    timeline.slices)
+
+
 def labelled_path(base: Path, label: str) -> Path:
     """FILE.json -> FILE.<label>.json: one trace or plot per run of a series."""
     return base.with_name(f"{base.stem}.{label}{base.suffix}") if label else base
@@ -295,7 +308,7 @@ def run_bench(o: BenchOptions, plan: Plan, corpus: bytes, corpus_name: str,
                 write_perfetto(run.timeline, labelled_path(o.trace, label))
             if o.plot is not None:
                 title = f"kcompressd bench {label}".strip()
-                plot_timeline(run.timeline, labelled_path(o.plot, label), title)
+                plot_timeline(plottable(run.timeline), labelled_path(o.plot, label), title)
     if single:
         return runs[settings[0]][0]
     return {

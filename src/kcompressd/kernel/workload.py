@@ -26,8 +26,9 @@ from kcompressd import PAGE_SIZE
 
 CHUNK_PAGES = 64
 CHUNK_BYTES = CHUNK_PAGES * PAGE_SIZE
-# Chunks slower than this become "stall" slices on the eater's timeline track.
-STALL_SLICE_NS = 1_000_000
+# Chunks slower than this (about 10x the median under pressure here) become "stall" slices on
+# the eater's timeline track.
+STALL_SLICE_NS = 10_000_000
 _PR_SET_PDEATHSIG = 1
 
 
@@ -39,9 +40,9 @@ class EaterReport:
     pid: int
     passes: int = 0
     chunks: int = 0
-    cpu_seconds: float = 0.0
     latency_us: array = field(default_factory=lambda: array("f"))
-    stalls: list[tuple[float, float]] = field(default_factory=list)  # (start s, duration s)
+    # (start, duration) in seconds of time.monotonic(), the clock the parent samples with
+    stalls: list[tuple[float, float]] = field(default_factory=list)
 
 
 def corpus_source(corpus: bytes) -> tuple[bytes, int]:
@@ -60,7 +61,7 @@ def _die_with_parent() -> None:
 
 
 def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchronize.Event,
-        stop: mp.sharedctypes.Synchronized, t0_ns: int, conn: Connection) -> None:
+        stop: mp.sharedctypes.Synchronized, conn: Connection) -> None:
     """Body of one eater process: prefill, report ready, wait for the start, eat until stopped."""
     _die_with_parent()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -86,15 +87,13 @@ def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchroniz
         dt = clock() - t
         lat.append(dt / 1000)
         if dt >= STALL_SLICE_NS:
-            report.stalls.append(((t - t0_ns) / 1e9, dt / 1e9))
+            report.stalls.append((t / 1e9, dt / 1e9))
         pos = (pos + CHUNK_BYTES) % period
         off += CHUNK_BYTES
         if off >= size:
             off = 0
             report.passes += 1
     report.chunks = len(lat)
-    times = os.times()
-    report.cpu_seconds = times.user + times.system
     conn.send(report)
     conn.close()
 
@@ -102,8 +101,7 @@ def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchroniz
 class Eaters:
     """`threads` eater processes sharing one start event and one stop flag."""
 
-    def __init__(self, threads: int, per_eater_bytes: int, prefill_bytes: int, corpus: bytes,
-                 t0_ns: int):
+    def __init__(self, threads: int, per_eater_bytes: int, prefill_bytes: int, corpus: bytes):
         ctx = mp.get_context("fork")
         self.start_event = ctx.Event()
         self.stop_flag = ctx.Value("b", 0, lock=False)
@@ -113,7 +111,7 @@ class Eaters:
             recv, send = ctx.Pipe(duplex=False)
             p = ctx.Process(target=eat, name=f"eater{i}", daemon=True,
                             args=(i, per_eater_bytes, prefill_bytes, corpus, self.start_event,
-                                  self.stop_flag, t0_ns, send))
+                                  self.stop_flag, send))
             p.start()
             send.close()
             self.procs.append(p)
