@@ -71,13 +71,16 @@ def _write_pages(fd: int, pages: Sequence[bytes]) -> int:
             except OSError as e:
                 # zram_bio_write() fails the bio with BLK_STS_IOERR (-ENOMEM under mem_limit).
                 if e.errno != errno.EIO:
-                    raise
+                    raise KcompressdError(f"writing slot {i}: {e.strerror}") from None
                 failed += 1
     return failed
 
 
 def _discard(fd: int, index: int) -> None:
-    fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", index * PAGE_SIZE, PAGE_SIZE))
+    try:
+        fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", index * PAGE_SIZE, PAGE_SIZE))
+    except OSError as e:
+        raise KcompressdError(f"BLKDISCARD of slot {index}: {e.strerror}") from None
 
 
 def replay_on_device(device: ZramDevice, pages: Sequence[bytes], algorithm: str, *,
