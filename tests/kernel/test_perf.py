@@ -54,5 +54,6 @@ def test_split_per_thread() -> None:
     k = prof["kswapd0"]
     assert k["samples"] == 4
     assert k["split"] == pytest.approx({"compression": 0.5, "scan_unmap": 0.25, "other": 0.25})
+    assert k["t1:t2"] == "3.3:6.7"
     assert k["categories"]["codec"]["top"] == [("LZ4_compress_fast_extState", 1)]
     assert prof["kcompressd0"]["split"]["compression"] == 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -94,6 +95,8 @@ def validate(o: BenchOptions) -> None:
         raise KcompressdError(f"--trace {o.trace}: directory {o.trace.parent} does not exist")
     if o.plot is not None:
         check_figure_path(o.plot)
+    if o.perf and shutil.which("perf") is None:
+        raise KcompressdError("--perf needs the perf tool (linux-perf / linux-tools)")
 
 
 def check_machine(algorithm: str) -> None:
