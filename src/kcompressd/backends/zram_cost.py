@@ -13,15 +13,18 @@ simulator works in batches of up to SWAP_CLUSTER_MAX pages, so per-page Python w
 draws come from pools of pre-aggregated batches, built once per run with numpy).
 
 `ZramStore` is the device's accounting: swap slots (disksize), and the zsmalloc memory each
-stored object costs, charged as whole zspages per size class (`zs_malloc()` allocates a
-zspage of `pages_per_zspage` pages when its class has no free object), so the node pays
-4096 bytes minus what the compressed copy costs for every page reclaimed.
+stored object costs at its size class's rate, pages_per_zspage / objs_per_zspage pages (a huge
+page costs one page), so the node pays 4096 bytes minus what the compressed copy costs for every
+page reclaimed. The pool's pages are the rounded-up sum of those rates: as if each class's last
+zspage were full, which differs from `zs_malloc()`'s whole-zspage allocation by less than one
+zspage per class (at most a few MiB) and lets a batch be charged in O(1).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import platform
 import random
@@ -36,7 +39,6 @@ from kcompressd import PAGE_SIZE
 from kcompressd.backends.size_classes import ZS_HANDLE_SIZE, size_class_table
 
 SWAP_CLUSTER_MAX = 32
-_SAME = -1  # class slot of a same-filled page
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Draw:
     same: int  # same-filled pages (no object)
     huge: int  # stored uncompressed
     compr_bytes: int  # contribution to compr_data_size
-    classes: tuple[tuple[int, int], ...]  # (class slot, objects)
+    zs_pages: float  # zsmalloc pages the objects cost at their classes' rates
 
 
 class ZramCostModel:
@@ -61,21 +63,19 @@ class ZramCostModel:
             raise ValueError("no measured pages")
         table = size_class_table(chain_size)
         self.table = table
-        classes = table.classes
-        self.class_geometry = [(c.objs_per_zspage, c.pages_per_zspage) for c in classes]
-        slot_of_size = {c.size: i for i, c in enumerate(classes)}
         same = np.asarray(m.same_filled, dtype=bool)
         comp_len = np.asarray(m.comp_len, dtype=np.int64)
         huge = ~same & (comp_len >= table.huge_class_size)
         stored_len = np.where(huge, PAGE_SIZE, comp_len)
         stored_len[same] = 0
-        slots = np.full(len(comp_len), _SAME, dtype=np.int64)
+        rate = np.zeros(len(comp_len), dtype=np.float64)
         for i in np.flatnonzero(~same):
-            slots[i] = slot_of_size[table.class_for(int(stored_len[i]) + ZS_HANDLE_SIZE).size]
+            c = table.class_for(int(stored_len[i]) + ZS_HANDLE_SIZE)
+            rate[i] = c.pages_per_zspage / c.objs_per_zspage
         self.same = same
         self.huge = huge
         self.stored_len = stored_len
-        self.slots = slots
+        self.zs_rate = rate  # zsmalloc pages per stored object
         self.host_ns = np.asarray(m.compress_ns, dtype=np.float64)
         self.seconds_per_host_ns = seconds_per_host_ns
         self.cost = self.host_ns * seconds_per_host_ns
@@ -99,7 +99,6 @@ class ZramSampler:
         self._rand = random.Random(seed).getrandbits
         self._bits = max(1, (pool - 1).bit_length())
         size = 1 << self._bits
-        nslots = len(model.class_geometry)
         self._pools: list[list[Draw]] = [[]]
         for n in range(1, SWAP_CLUSTER_MAX + 1):
             idx = rng.integers(0, model.pages, size=(size, n))
@@ -107,19 +106,11 @@ class ZramSampler:
             same = model.same[idx].sum(axis=1)
             huge = model.huge[idx].sum(axis=1)
             cbytes = model.stored_len[idx].sum(axis=1)
-            slots = model.slots[idx]
-            rows = np.repeat(np.arange(size), n)
-            flat = slots.ravel()
-            keep = flat != _SAME
-            counts = np.bincount(rows[keep] * nslots + flat[keep],
-                                 minlength=size * nslots).reshape(size, nslots)
-            pool_n = []
-            for r in range(size):
-                nz = np.flatnonzero(counts[r])
-                pool_n.append(Draw(n, float(cost[r]), int(same[r]), int(huge[r]),
-                                   int(cbytes[r]),
-                                   tuple(zip(nz.tolist(), counts[r, nz].tolist(), strict=True))))
-            self._pools.append(pool_n)
+            zs = model.zs_rate[idx].sum(axis=1)
+            self._pools.append([
+                Draw(n, c, s, h, b, z) for c, s, h, b, z in zip(
+                    cost.tolist(), same.tolist(), huge.tolist(), cbytes.tolist(), zs.tolist(),
+                    strict=True)])
 
     def draw(self, n: int) -> Draw:
         """n (1..SWAP_CLUSTER_MAX) pages drawn at random from the corpus."""
@@ -129,11 +120,10 @@ class ZramSampler:
 class ZramStore:
     """Slots and zsmalloc memory of one simulated zram device (no bytes are kept)."""
 
-    def __init__(self, model: ZramCostModel, disksize: int) -> None:
-        self.geometry = model.class_geometry
+    def __init__(self, disksize: int) -> None:
         self.nr_slots = disksize // PAGE_SIZE
         self.slots_used = 0
-        self.objs = [0] * len(self.geometry)
+        self._zs = 0.0  # exact sum of the stored objects' class rates
         self.mem_used_pages = 0
         self.mem_used_max = 0
         self.pages_stored = 0
@@ -157,24 +147,13 @@ class ZramStore:
         self.slots_used -= n
 
     def zspages_needed(self, d: Draw) -> int:
-        """Pages zs_malloc() would take from the page allocator to store `d`."""
-        need = 0
-        objs, geo = self.objs, self.geometry
-        for slot, k in d.classes:
-            per, ppz = geo[slot]
-            have = objs[slot]
-            need += ((have + k + per - 1) // per - (have + per - 1) // per) * ppz
-        return need
+        """Pages zs_malloc() takes from the page allocator to store `d`."""
+        return math.ceil(self._zs + d.zs_pages - 1e-9) - self.mem_used_pages
 
     def store(self, d: Draw) -> int:
-        """zram_write_page() for the drawn pages; returns the zspage pages newly allocated."""
-        need = 0
-        objs, geo = self.objs, self.geometry
-        for slot, k in d.classes:
-            per, ppz = geo[slot]
-            have = objs[slot]
-            need += ((have + k + per - 1) // per - (have + per - 1) // per) * ppz
-            objs[slot] = have + k
+        """zram_write_page() for the drawn pages; returns the zsmalloc pages newly taken."""
+        self._zs += d.zs_pages
+        need = math.ceil(self._zs - 1e-9) - self.mem_used_pages
         self.mem_used_pages += need
         if self.mem_used_pages > self.mem_used_max:
             self.mem_used_max = self.mem_used_pages

@@ -14,6 +14,7 @@ from kcompressd.designs.base import Design, Param
 from kcompressd.errors import KcompressdError
 
 _REGISTRY: dict[str, type[Design]] = {}
+_LOADED: list[bool] = []
 
 
 def register(cls: type[Design]) -> type[Design]:
@@ -25,8 +26,9 @@ def register(cls: type[Design]) -> type[Design]:
 
 
 def _load() -> None:
-    if _REGISTRY:
+    if _LOADED:
         return
+    _LOADED.append(True)
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if mod.name != "base":
             importlib.import_module(f"{__name__}.{mod.name}")

@@ -46,15 +46,19 @@ class Design:
     name: ClassVar[str]
     summary: ClassVar[str]
     params: ClassVar[dict[str, Param]] = {}
-    # False: swap_writepage() only decides (it must not yield) and the caller's scan, unmap
-    # and synchronous compression run as one work segment. True: the caller first runs its
-    # scan and unmap, then swap_writepage() may itself run work or block (page-by-page
-    # designs whose queue is shallower than a batch, blocking queues, devices).
-    interleaved: ClassVar[bool] = False
-
     def __init__(self, params: dict[str, Any]) -> None:
         self.p = params
         self.mm: MemorySystem | None = None
+
+    def interleaves(self, sc: ScanControl) -> bool:
+        """Whether swap_writepage() runs this caller's per-page scan and unmap itself.
+
+        False: swap_writepage() only decides (it must not yield) and the caller's scan, unmap
+        and synchronous compression run as one work segment. True: swap_writepage() charges
+        `sc.page_cost` per page as it hands pages on, so it can interleave them with its own
+        work or block (queues shallower than a batch, blocking queues, devices).
+        """
+        return False
 
     @property
     def kswapd_threads(self) -> int:
@@ -128,16 +132,22 @@ class PageFifo:
         return out
 
 
-def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = SWAP_CLUSTER_MAX,
+# A worker with a deep queue compresses up to this many pages per work segment (completing
+# them together at its end), a few hundred µs of work: fewer events, same throughput.
+WORKER_CHUNK = 4 * SWAP_CLUSTER_MAX
+
+
+def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHUNK,
                     on_take: Callable[[], None] | None = None) -> Generator[tuple, Any, None]:
     """A kcompressd-style worker: sleep while the fifo is empty, then drain it.
 
-    Each chunk (up to `batch` pages) is compressed and stored in the worker's own context, then
+    Chunks of up to `batch` pages are compressed and stored in the worker's own context, then
     completed (`bio_endio()` / `folio_end_writeback()`): the pages rotate to the inactive tail.
     `on_take` runs whenever room was made in the fifo.
     """
     th = mm.sim.current
     assert th is not None
+    draw = mm.sampler.draw
     while True:
         while not fifo.pages:
             yield SLEEP
@@ -146,10 +156,18 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = SWAP_CLUST
             taken = fifo.take(batch)
             if on_take is not None:
                 on_take()
+            done = []
+            cost = 0.0
             for node, k in taken:
-                d = mm.sampler.draw(k)
-                mm.account_compress(th, d.cost)
-                yield (RUN, d.cost)
+                while k:
+                    step = min(k, SWAP_CLUSTER_MAX)
+                    d = draw(step)
+                    cost += d.cost
+                    done.append((node, step, d))
+                    k -= step
+            mm.account_compress(th, cost)
+            yield (RUN, cost)
+            for node, k, d in done:
                 mm.end_writeback(node, k, d)
         mm.trace_slice(th, "compress", start)
 

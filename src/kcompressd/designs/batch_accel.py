@@ -17,7 +17,7 @@ from kcompressd import PAGE_SIZE
 from kcompressd.backends.zram_cost import Draw
 from kcompressd.designs import register
 from kcompressd.designs.base import Design, Param, WriteOutcome
-from kcompressd.sim.core import SPIN
+from kcompressd.sim.core import RUN, SPIN
 
 SUBMIT = 0.2e-6  # s at speed 1.0 per page: descriptor setup and submission
 
@@ -25,11 +25,8 @@ SUBMIT = 0.2e-6  # s at speed 1.0 per page: descriptor setup and submission
 def _merge(a: Draw | None, b: Draw) -> Draw:
     if a is None:
         return b
-    classes: dict[int, int] = dict(a.classes)
-    for slot, k in b.classes:
-        classes[slot] = classes.get(slot, 0) + k
     return Draw(a.n + b.n, a.cost + b.cost, a.same + b.same, a.huge + b.huge,
-                a.compr_bytes + b.compr_bytes, tuple(sorted(classes.items())))
+                a.compr_bytes + b.compr_bytes, a.zs_pages + b.zs_pages)
 
 
 @register
@@ -42,12 +39,13 @@ class BatchAccel(Design):
         "latency_us": Param(2.0, "per-page job latency on an engine (µs)", 0.0, 1e6),
         "throughput": Param(1500.0, "bytes per µs per engine (1500 = 1.5 GB/s)", 1.0, 1e9),
     }
-    interleaved = True
-
     def attach(self, mm: Any) -> None:
         super().attach(mm)
         self.free_at = [0.0] * int(self.p["engines"])  # heap of engine-free times
         self.page_time = self.p["latency_us"] * 1e-6 + PAGE_SIZE / self.p["throughput"] * 1e-6
+
+    def interleaves(self, sc: Any) -> bool:
+        return True
 
     def swap_writepage(self, sc: Any, node: Any, n: int
                        ) -> Generator[tuple, Any, WriteOutcome]:
@@ -60,6 +58,7 @@ class BatchAccel(Design):
             k = min(size, left)
             left -= k
             d = mm.sampler.draw(k)
+            yield (RUN, k * sc.page_cost)  # unmap the batch, then submit it
             speed = th.cpu.speed
             t = mm.sim.now + k * SUBMIT / speed
             finish = t
@@ -70,5 +69,6 @@ class BatchAccel(Design):
             # Submission and polling keep the caller's CPU busy until the batch is done.
             mm.account_compress(th, (finish - mm.sim.now) * speed)
             yield (SPIN, finish - mm.sim.now)
-            done = _merge(done, Draw(d.n, 0.0, d.same, d.huge, d.compr_bytes, d.classes))
+            done = _merge(done, Draw(
+                d.n, 0.0, d.same, d.huge, d.compr_bytes, d.zs_pages))
         return WriteOutcome(0, 0, done)

@@ -23,13 +23,14 @@ class KcompressdUnofficial(Design):
     params: ClassVar[dict[str, Param]] = {
         "depth": Param(24, "vm.kcompressd: queue depth in folios (1..256)", 1, 256),
     }
-    interleaved = True
-
     def attach(self, mm: Any) -> None:
         super().attach(mm)
         self.fifos = {node.id: PageFifo(self.p["depth"]) for node in mm.nodes}
         self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}", compress_worker(mm, f))
                         for nid, f in self.fifos.items()}
+
+    def interleaves(self, sc: Any) -> bool:
+        return sc.kswapd
 
     def swap_writepage(self, sc: Any, node: Any, n: int
                        ) -> Generator[tuple, Any, WriteOutcome]:
@@ -44,27 +45,41 @@ class KcompressdUnofficial(Design):
         return sum(f.pages for f in self.fifos.values())
 
 
+# At depth the caller alternates unmapping a few pages and writing as many of the oldest
+# queued ones; this many at a time (the kernel does one by one).
+STEP = 8
+
+
 def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc: Any,
                           node: Any, n: int) -> Generator[tuple, Any, None]:
-    """Queue n pages; a page finding the queue at depth first has the oldest written out.
+    """Unmap and queue n pages; a page finding the queue at depth has the oldest written first.
 
-    Pages go in as room allows; at depth the caller dequeues as many of the oldest as it still
-    has new pages (at most the depth), compresses and stores them in its own context (their
-    writeback ends: they rotate to the inactive tail), then queues the new ones. Workers keep
-    draining meanwhile, so the queue is refilled page-run by page-run as in the kernel.
+    Page by page as shrink_folio_list() goes: unmap (sc.page_cost), then swap_writepage(). With
+    room the page is queued. At depth the caller dequeues the oldest page, compresses and stores
+    it in its own context (its writeback ends: it rotates to the inactive tail), then queues
+    the new one. Workers drain the queue meanwhile.
     """
     th = sc.thread
     left = n
     while left:
         room = fifo.room
         if room:
-            k = min(room, left)
+            k = min(room, left, STEP)
+            yield (RUN, k * sc.page_cost)
             fifo.put(mm, node, k, th.name)
             kick()
             left -= k
             continue
-        for old_node, k in fifo.take(min(left, fifo.pages)):
-            d = mm.sampler.draw(k)
-            mm.account_compress(th, d.cost)
-            yield (RUN, d.cost)
-            mm.end_writeback(old_node, k, d)
+        # The oldest k leave the queue and the new k enter it together, so the queue never
+        # looks empty to a worker while the caller writes (page by page it never is).
+        k = min(left, fifo.pages, STEP)
+        oldest = fifo.take(k)
+        fifo.put(mm, node, k, th.name)
+        kick()
+        draws = [(old_node, j, mm.sampler.draw(j)) for old_node, j in oldest]
+        work = sum(d.cost for _, _, d in draws)
+        mm.account_compress(th, work)
+        yield (RUN, k * sc.page_cost + work)
+        for old_node, j, d in draws:
+            mm.end_writeback(old_node, j, d)
+        left -= k

@@ -42,8 +42,6 @@ class ParallelSwapper(Design):
         "workers": Param(1, "vm.parallel_swap: workers per node (clamped to CPUs-1)", 0, 1024),
         "factor": Param(6, "vm.parallel_swap_factor: queue depth per worker", 1, 256),
     }
-    interleaved = True
-
     def attach(self, mm: Any) -> None:
         super().attach(mm)
         cpus_per_node = max(1, len(mm.sim.cpus) // len(mm.nodes))
@@ -64,6 +62,9 @@ class ParallelSwapper(Design):
             if w.sleeping:
                 self.mm.sim.wake(w)
                 return
+
+    def interleaves(self, sc: Any) -> bool:
+        return sc.kswapd and self.max_workers > 0
 
     def swap_writepage(self, sc: Any, node: Any, n: int
                        ) -> Generator[tuple, Any, WriteOutcome]:

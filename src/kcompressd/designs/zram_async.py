@@ -21,7 +21,7 @@ from kcompressd.designs.base import (
     compress_worker,
     kick_workers,
 )
-from kcompressd.sim.core import SLEEP
+from kcompressd.sim.core import RUN, SLEEP
 
 
 @register
@@ -34,8 +34,6 @@ class ZramAsync(Design):
         "queue_size": Param(1024, "request queue depth in pages; full -> writer sleeps",
                             1, 1 << 20),
     }
-    interleaved = True
-
     def attach(self, mm: Any) -> None:
         super().attach(mm)
         self.fifo = PageFifo(int(self.p["queue_size"]))
@@ -49,10 +47,14 @@ class ZramAsync(Design):
         for th in self.waiters:
             self.mm.sim.wake(th)
 
+    def interleaves(self, sc: Any) -> bool:
+        return True
+
     def swap_writepage(self, sc: Any, node: Any, n: int
                        ) -> Generator[tuple, Any, WriteOutcome]:
         mm = self.mm
         th = sc.thread
+        yield (RUN, n * sc.page_cost)  # unmap the batch, then submit its writes
         left = n
         while left:
             k = min(left, self.fifo.room)

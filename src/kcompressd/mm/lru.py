@@ -93,6 +93,17 @@ class AnonLru:
         self.nr_inactive -= sum(r[0] for r in out)
         return out
 
+    def isolate_tail_run(self, nr: int) -> list[Run]:
+        """Up to `nr` pages of the last inactive run only (all in the same state)."""
+        run = self.inactive[-1]
+        if run[0] <= nr:
+            self.inactive.pop()
+        else:
+            run[0] -= nr
+            run = [nr, run[1]]
+        self.nr_inactive -= run[0]
+        return [run]
+
     def isolate_active(self, nr: int) -> list[Run]:
         out = _isolate(self.active, nr)
         self.nr_active -= sum(r[0] for r in out)

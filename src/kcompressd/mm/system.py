@@ -6,7 +6,7 @@ Reclaim itself lives in `vmscan` (kswapd, direct reclaim, shrink_folio_list) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kcompressd.backends.zram_cost import Draw, ZramSampler, ZramStore
@@ -36,7 +36,8 @@ class ScanControl:
     kswapd: bool
     nr_reclaimed: int = 0
     nr_scanned: int = 0
-    extra: dict = field(default_factory=dict)
+    pending: float = 0.0  # deferred scan work (s at speed 1.0), see vmscan.DEFER_LIMIT
+    page_cost: float = 0.0  # scan + unmap per written page, for interleaved designs
 
 
 class MemorySystem:

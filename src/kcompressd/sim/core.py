@@ -251,16 +251,24 @@ class Sim:
         th, token = arg
         if th._token != token or th.state != _RUNNING:
             return
-        self._account(th)
+        now = self.now
+        ran = now - th._seg_start
+        th.cpu_time += ran
+        vr = th.vruntime = th.vruntime + ran / th.weight
+        th._seg_start = now
         rq = self._rq
-        lowest = rq[0][0] if rq and rq[0][0] < th.vruntime else th.vruntime
-        if lowest > self.min_vruntime:
-            self.min_vruntime = lowest
-        if rq and th.vruntime - rq[0][0] > self.min_granularity:
-            cpu = th.cpu
-            assert cpu is not None
-            self._preempt(cpu, th)
-            return
+        if rq:
+            lead = rq[0][0]
+            if lead < vr:
+                if lead > self.min_vruntime:
+                    self.min_vruntime = lead
+                if vr - lead > self.min_granularity:
+                    self._preempt(th.cpu, th)
+                    return
+            elif vr > self.min_vruntime:
+                self.min_vruntime = vr
+        elif vr > self.min_vruntime:
+            self.min_vruntime = vr
         value = th._resume
         th._resume = None
         self._advance(th, value, 0.0)
@@ -283,7 +291,10 @@ class Sim:
                 if cost <= 0 and overhead <= 0:
                     value = None
                     continue
-                self._start_segment(th, overhead + cost / cpu.speed, False)
+                end = th._seg_end = self.now + overhead + cost / cpu.speed
+                th._seg_speedless = False
+                self._seq += 1
+                heapq.heappush(self._heap, (end, self._seq, self._segment_done, (th, th._token)))
                 return
             if kind == SPIN:
                 self._start_segment(th, overhead + action[1], True)

@@ -119,7 +119,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
                          cal["unmap_share"], float(meas.compress_ns.mean()))
     model = ZramCostModel(meas, costs.seconds_per_host_ns, chain_size=swap["chain_size"])
     sampler = ZramSampler(model, seed)
-    store = ZramStore(model, swap["disksize_mb"] * MB)
+    store = ZramStore(swap["disksize_mb"] * MB)
 
     sim = _build_sim(cfg["machine"])
     nodes = _build_nodes(cfg)
