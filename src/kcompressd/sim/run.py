@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kcompressd import PAGE_SIZE
@@ -13,9 +13,9 @@ from kcompressd.backends.zram_cost import (
     ZramStore,
     corpus_measurements,
 )
-from kcompressd.designs import make_design
+from kcompressd.designs import Design, make_design
 from kcompressd.errors import KcompressdError
-from kcompressd.mm.calibration import derive_costs
+from kcompressd.mm.calibration import Costs, derive_costs
 from kcompressd.mm.lru import HOT, REF, YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MemorySystem
@@ -97,22 +97,41 @@ def _steady_state_lru(node: Node, pages: int) -> None:
         i += 1
 
 
-def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
-             duration: float | None = None, timeline: bool = False) -> SimRun:
-    """Run `scenario` with `design` (default: the scenario's) for `duration` simulated s."""
-    wall0 = time.perf_counter()
+@dataclass
+class Machine:
+    """A built, not yet run, simulation: the scheduler, the memory system and its workload."""
+
+    cfg: dict[str, Any]
+    design_name: str
+    params: dict[str, Any]
+    sim: Sim
+    mm: MemorySystem
+    costs: Costs
+    model: ZramCostModel
+    finished: dict[str, float] = field(default_factory=dict)  # thread -> time it finished
+
+    @property
+    def design(self) -> Design:
+        return self.mm.design
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.mm.nodes
+
+
+def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
+          timeline: bool = False, workload: bool = True) -> Machine:
+    """Everything `simulate()` runs: CPUs, nodes, zram, kswapds, the design and the workload.
+
+    `workload=False` leaves the allocating and CPU-bound threads out (tests drive reclaim
+    themselves).
+    """
     cfg = scenario.to_dict()
     design_name = design or cfg["design"]["name"]
     params = scenario.design_params(design_name)
-    run_cfg, wl, swap, cal = cfg["run"], cfg["workload"], cfg["swap"], cfg["calibration"]
-    end = run_cfg["duration_s"] if duration is None else duration
-    if not end > 0:
-        raise KcompressdError(f"duration {end}: must be > 0 seconds")
-    warmup = min(run_cfg["warmup_s"], end)
-
+    swap, cal = cfg["swap"], cfg["calibration"]
     meas = corpus_measurements(swap["corpus"], swap["algorithm"], swap["corpus_pages"])
-    compressible = meas.compress_ns[~meas.same_filled]
-    if not len(compressible):
+    if meas.same_filled.all():
         raise KcompressdError(f"swap.corpus: {swap['corpus']} has only same-filled pages; "
                               "nothing to calibrate compression against")
     costs = derive_costs(cal["kswapd_pgsteal_per_s"], cal["compress_share"],
@@ -123,36 +142,57 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
 
     sim = _build_sim(cfg["machine"])
     nodes = _build_nodes(cfg)
-    tl = Timeline() if timeline else None
     d = make_design(design_name, params)
     mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg["machine"]["hz"],
-                      timeline=tl)
+                      timeline=Timeline() if timeline else None)
     for node in nodes:
         for i in range(d.kswapd_threads):
             name = f"kswapd{node.id}" if i == 0 else f"kswapd{node.id}:{i}"
             node.kswapds.append(sim.spawn(name, kswapd(mm, node)))
     d.attach(mm)
+    m = Machine(cfg, design_name, params, sim, mm, costs, model)
+    if workload:
+        _start_workload(m)
+    return m
 
-    # The workload: allocating threads spread over nodes (local node first in the zonelist).
-    finished: dict[str, float] = {}
+
+def _start_workload(m: Machine) -> None:
+    """Allocating threads spread over nodes (local node first in the zonelist), and hogs."""
+    wl, sim, nodes = m.cfg["workload"], m.sim, m.nodes
     prefix = "launch" if wl["kind"] == "app-launch" else "eater"
     per_thread = _pages(wl["alloc_mb"])
-    start = wl["start_s"]
 
     def done(name: str) -> None:
-        finished[name] = sim.now
+        m.finished[name] = sim.now
 
-    def start_workload(_: Any) -> None:
+    def start(_: Any) -> None:
         for i in range(wl["threads"]):
             local = nodes[i % len(nodes)]
             zonelist = [local, *(n for n in nodes if n is not local)]
-            sim.spawn(f"{prefix}{i}", memory_eater(mm, zonelist, per_thread,
+            sim.spawn(f"{prefix}{i}", memory_eater(m.mm, zonelist, per_thread,
                                                    wl["touch_us"] * 1e-6, done))
 
-    sim.call_at(start, start_workload)
+    sim.call_at(wl["start_s"], start)
     for i in range(wl["hogs"]):
         sim.spawn(f"hog{i}", cpu_hog(wl["hog_slice_ms"] * 1e-3))
 
+
+def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
+             duration: float | None = None, timeline: bool = False) -> SimRun:
+    """Run `scenario` with `design` (default: the scenario's) for `duration` simulated s.
+
+    Counters, CPU times and stall samples cover the measured window, from the scenario's
+    warm-up to the end (the duration, or earlier when a finite workload completes or the OOM
+    killer fires). Page conservation is checked at the end; a violation raises.
+    """
+    wall0 = time.perf_counter()
+    run_cfg = scenario["run"]
+    end = run_cfg["duration_s"] if duration is None else duration
+    if not end > 0:
+        raise KcompressdError(f"duration {end}: must be > 0 seconds")
+    m = build(scenario, design=design, seed=seed, timeline=timeline)
+    sim, mm, tl = m.sim, m.mm, m.mm.timeline
+    wl = m.cfg["workload"]
     if tl is not None:
         _sample_timeline(sim, mm, tl, run_cfg["timeline_interval_ms"] * 1e-3)
 
@@ -164,11 +204,11 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
         snap["t"] = sim.now
 
-    sim.call_at(warmup, begin_measuring)
-    finite = per_thread > 0
+    sim.call_at(min(run_cfg["warmup_s"], end), begin_measuring)
+    finite = wl["alloc_mb"] > 0
 
     def stop() -> bool:
-        return mm.stopped or (finite and len(finished) == wl["threads"])
+        return mm.stopped or (finite and len(m.finished) == wl["threads"])
 
     sim.run(end, stop)
     t_end = sim.now
@@ -177,15 +217,14 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     mm.check()
     if "vm" not in snap:  # ended before the warm-up was over
         begin_measuring(None)
-    result = _result(cfg, design_name, params, seed, sim, mm, snap, t_end, costs,
-                     model, finished, start if finite else None, time.perf_counter() - wall0)
+    result = _result(m, seed, snap, t_end, wl["start_s"] if finite else None,
+                     time.perf_counter() - wall0)
     return SimRun(result, tl)
 
 
-def _result(cfg: dict[str, Any], design_name: str, params: dict[str, Any], seed: int,
-            sim: Sim, mm: MemorySystem, snap: dict[str, Any], t_end: float, costs: Any,
-            model: ZramCostModel, finished: dict[str, float], start: float | None,
-            wall: float) -> dict[str, Any]:
+def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
+            start: float | None, wall: float) -> dict[str, Any]:
+    sim, mm, cfg, finished = m.sim, m.mm, m.cfg, m.finished
     measured = t_end - snap["t"]
     vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
     vmstat["nr_writeback"] = sum(n.writeback for n in mm.nodes)  # a gauge, at the end
@@ -203,19 +242,19 @@ def _result(cfg: dict[str, Any], design_name: str, params: dict[str, Any], seed:
         if cfg["workload"]["kind"] == "app-launch":
             workload["launch_seconds"] = workload["elapsed_seconds"]
     cfg = dict(cfg)
-    cfg["design"] = {"name": design_name, **params}
+    cfg["design"] = {"name": m.design_name, **m.params}
     zram = mm.store.mm_stat()
     zram["failed_writes"] = mm.store.failed_writes
     meta = {
         "seed": seed,
-        "design": design_name,
+        "design": m.design_name,
         "simulated_seconds": t_end,
         "warmup_seconds": snap["t"],
         "wall_seconds": wall,
         "events": sim.events,
         "context_switches": sim.context_switches,
-        "calibration": {**costs.to_dict(), "corpus_pages": model.pages,
-                        "mean_compress_us": model.mean_cost * 1e6, "codec": model.codec},
+        "calibration": {**m.costs.to_dict(), "corpus_pages": m.model.pages,
+                        "mean_compress_us": m.model.mean_cost * 1e6, "codec": m.model.codec},
         "cpu_split": split,
         "free_pages_end": sum(n.free for n in mm.nodes),
     }
@@ -244,4 +283,4 @@ def _sample_timeline(sim: Sim, mm: MemorySystem, tl: Timeline, interval: float) 
     sim.call_at(0.0, tick)
 
 
-__all__ = ["SimRun", "simulate"]
+__all__ = ["Machine", "SimRun", "build", "simulate"]
