@@ -60,17 +60,36 @@ def plan_table(plan: Plan) -> Table:
     return table
 
 
+def setting_label(kcompressd: int | None) -> str:
+    return "default" if kcompressd is None else f"kcompressd={kcompressd}"
+
+
 def summary_table(doc: dict[str, Any]) -> Table:
     table = Table(title="median and spread over the runs", title_justify="left")
     table.add_column("")
     for series in doc["series"]:
-        k = series["kcompressd"]
-        table.add_column("default" if k is None else f"kcompressd={k}", justify="right")
+        table.add_column(setting_label(series["kcompressd"]), justify="right")
     for metric in doc["series"][0]["summary"]:
         cells = [f"{s['summary'][metric]['median']:,.1f} ±{s['summary'][metric]['spread']:.1%}"
                  for s in doc["series"]]
         table.add_row(metric, *cells)
     return table
+
+
+def print_doc(doc: dict[str, Any]) -> None:
+    """Rich tables: one result, or every run of a series side by side plus the summary."""
+    if "series" in doc:
+        runs = {f"{setting_label(s['kcompressd'])} #{i}": r
+                for s in doc["series"] for i, r in enumerate(s["runs"])}
+        stdout.print(comparison_table({k: reclaim_view(r) for k, r in runs.items()},
+                                      title="runs"))
+        stdout.print(summary_table(doc))
+    else:
+        runs = {"": doc}
+        stdout.print(result_table(reclaim_view(doc), title="kcompressd bench"))
+    for label, r in runs.items():
+        if r["workload"]["stopped_early"]:
+            stderr.print(f"[yellow]{label} stopped early: {r['workload']['stopped_early']}")
 
 
 def register(app: typer.Typer) -> None:
@@ -126,12 +145,5 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(130) from None
         if json_out:
             emit_json(doc)
-        elif "series" in doc:
-            stdout.print(comparison_table(
-                {f"{'default' if s['kcompressd'] is None else s['kcompressd']} #{i}": r
-                 for s in doc["series"] for i, r in enumerate(s["runs"])}, title="runs"))
-            stdout.print(summary_table(doc))
         else:
-            stdout.print(result_table(reclaim_view(doc), title="kcompressd bench"))
-            if doc["workload"]["stopped_early"]:
-                stderr.print(f"[yellow]stopped early: {doc['workload']['stopped_early']}")
+            print_doc(doc)
