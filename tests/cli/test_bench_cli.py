@@ -5,7 +5,13 @@ import sys
 import pytest
 from rich.console import Console
 
-from kcompressd.cli.bench import parse_settings, parse_size, reclaim_view, summary_table
+from kcompressd.cli.bench import (
+    parse_settings,
+    parse_size,
+    print_doc,
+    reclaim_view,
+    summary_table,
+)
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import zram
 from kcompressd.kernel.bench import summarize
@@ -51,3 +57,19 @@ def test_reclaim_view_keeps_reclaim_counters_only() -> None:
     assert set(view["vmstat"]) == set(view["rates"]) == {
         "pgsteal_kswapd", "allocstall", "allocstall_normal", "kswapd_inodesteal"}
     assert result["vmstat"] == vm  # the document itself is untouched
+
+
+def test_print_doc_renders_a_series_and_flags_early_stops(capsys: pytest.CaptureFixture) -> None:
+    from kcompressd.result import make_result
+
+    def result(steal: int, stopped: str) -> dict:
+        return make_result(source="kernel", vmstat={"pgsteal_kswapd": steal, "numa_hit": 1},
+                           measured_seconds=10.0, cpu={"kswapd0": 5.0}, latency_us=[1.0, 2.0],
+                           zram={"orig_data_size": 8192}, workload={"stopped_early": stopped},
+                           scenario={}, meta={})
+
+    runs = [result(1000, ""), result(2000, "safety floor: headroom 0.5 GiB < 1.2 GiB")]
+    print_doc({"series": [{"kcompressd": None, "runs": runs, "summary": summarize(runs)}]})
+    out, err = capsys.readouterr()
+    assert "pgsteal_kswapd/s" in out and "numa_hit" not in out
+    assert "default #1 stopped early: safety floor" in err
