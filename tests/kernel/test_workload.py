@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 from kcompressd.kernel.workload import CHUNK_BYTES, CHUNK_PAGES, Eaters, corpus_source
 
@@ -17,6 +18,8 @@ def test_eaters_fill_memory_and_report_timed_chunks() -> None:
     eaters = Eaters(2, size, CHUNK_BYTES, corpus)
     try:
         assert eaters.wait_ready(30)
+        comms = [Path(f"/proc/{pid}/comm").read_text().strip() for pid in eaters.pids]
+        assert comms == ["eater0", "eater1"]
         eaters.go()
         time.sleep(0.3)
         reports = eaters.stop()

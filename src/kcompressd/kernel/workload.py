@@ -30,6 +30,7 @@ CHUNK_BYTES = CHUNK_PAGES * PAGE_SIZE
 # the eater's timeline track.
 STALL_SLICE_NS = 10_000_000
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 @dataclass
@@ -54,16 +55,18 @@ def corpus_source(corpus: bytes) -> tuple[bytes, int]:
     return corpus, len(corpus) // CHUNK_BYTES * CHUNK_BYTES
 
 
-def _die_with_parent() -> None:
-    """SIGKILL this child if the parent dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+def _become_eater(index: int) -> None:
+    """Die with the parent, even if it is SIGKILLed (PR_SET_PDEATHSIG), and carry the name
+    eaterN in ps, top and perf (PR_SET_NAME)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_NAME, ctypes.c_char_p(f"eater{index}".encode()), 0, 0, 0)
 
 
 def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchronize.Event,
         stop: mp.sharedctypes.Synchronized, conn: Connection) -> None:
     """Body of one eater process: prefill, report ready, wait for the start, eat until stopped."""
-    _die_with_parent()
+    _become_eater(index)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     report = EaterReport(index, os.getpid())
