@@ -7,13 +7,14 @@ from kcompressd.cli.tables import comparison_table, cpu_rows, fmt, ratios, resul
 from kcompressd.result import make_result
 
 
-def result(pgsteal: int, kcompressd: int, stalls: list[float]) -> dict[str, Any]:
+def result(pgsteal: int, kcompressd: int, stalls: list[float],
+           measured: float = 10.0) -> dict[str, Any]:
     cpu = {"kswapd0": 3.0, **{f"eater{i}": 1.0 for i in range(8)}}
     cpu.update({f"kcompressd{i}": 2.0 for i in range(kcompressd)})
     return make_result(
         source="simulator",
         vmstat={"pgsteal_anon": pgsteal, "pgsteal_kswapd": pgsteal, "allocstall": len(stalls)},
-        measured_seconds=10.0, cpu=cpu, latency_us=stalls,
+        measured_seconds=measured, cpu=cpu, latency_us=stalls,
         zram={"orig_data_size": 1 << 30, "compr_data_size": 1 << 28, "mem_used_total": 300 << 20},
         workload={"elapsed_seconds": 12.5}, scenario={"name": "phone-memeater"},
         meta={"seed": 0, "simulated_seconds": 12.0, "wall_seconds": 3.0, "events": 1000})
@@ -77,3 +78,12 @@ def test_optional_extras_compress_share_and_gauges() -> None:
     assert "70%" in share
     gauge = next(line for line in text.splitlines() if "nr_writeback" in line)
     assert "(at end)" in gauge and "25.6" not in gauge  # a level has no rate
+
+
+def test_comparison_cpu_is_utilisation_of_each_measured_span() -> None:
+    """A run cut short (OOM kill) spent fewer CPU seconds but not less CPU: compare shares."""
+    docs = {"none": result(1000, 0, []), "short": result(1000, 0, [], measured=5.0)}
+    text = render(comparison_table(docs))
+    kswapd = next(line for line in text.splitlines() if "kswapd0 cpu %" in line)
+    assert kswapd.split("│")[2].strip() == "30"
+    assert "60 \N{MULTIPLICATION SIGN}2.00" in kswapd

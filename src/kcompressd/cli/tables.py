@@ -123,10 +123,17 @@ def _rows(docs: Sequence[Mapping[str, Any]]) -> list[list[Row]]:
     sections.append(rows)
 
     cpus = [d.get("cpu", {}) for d in docs]
-    rows = [(f"cpu {label} (s)", [sum(c[m] for m in members if m in c)
-                                  if any(m in c for m in members) else None for c in cpus], fmt)
-            for label, members in cpu_rows(cpus)]
-    rows.append(("cpu total (s)", [sum(c.values()) for c in cpus], fmt))
+    seconds = [(label, [sum(c[m] for m in members if m in c) if any(m in c for m in members)
+                        else None for c in cpus]) for label, members in cpu_rows(cpus)]
+    seconds.append(("total", [sum(c.values()) for c in cpus]))
+    if single:
+        rows = [(f"{label} cpu (s)", values, fmt) for label, values in seconds]
+    else:  # runs may measure different spans (one ends in an OOM kill): compare utilisation
+        measured = [d.get("meta", {}).get("measured_seconds") or 0.0 for d in docs]
+        rows = [(f"{label} cpu %",
+                 [None if v is None or not m else 100.0 * v / m
+                  for v, m in zip(values, measured, strict=True)], fmt)
+                for label, values in seconds]
     splits = [d.get("meta", {}).get("cpu_split", {}) for d in docs]
     for name in sorted({n for s in splits for n in s}, key=thread_sort_key):
         rows.append((f"{name} compress share", [s.get(name, {}).get("compress_share")
@@ -161,7 +168,7 @@ def _rows(docs: Sequence[Mapping[str, Any]]) -> list[list[Row]]:
 
 
 def _percent(v: Any) -> str:
-    return "" if v is None else f"{v:.0%}"
+    return "—" if v is None else f"{v:.0%}"
 
 
 def result_table(result: Mapping[str, Any], title: str = "") -> Table:
@@ -177,7 +184,7 @@ def result_table(result: Mapping[str, Any], title: str = "") -> Table:
             extra = ""
             if label in rates:
                 extra = fmt(rates[label])
-            elif label.startswith("cpu ") and measured > 0 and _is_number(value):
+            elif label.endswith(" cpu (s)") and measured > 0 and _is_number(value):
                 extra = f"{value / measured:.0%} CPU"
             table.add_row(label, f(value), extra)
         table.add_section()
@@ -195,11 +202,9 @@ def comparison_table(results: Mapping[str, Mapping[str, Any]], title: str = "") 
     for section in _rows(list(results.values())):
         for label, values, f in section:
             base = values[0]
-            cells = [f(base) if base is not None else ""]  # a thread this design lacks
+            cells = [f(base)]
             for v in values[1:]:
-                if v is None:
-                    cells.append("")
-                elif f is fmt and _is_number(base) and _is_number(v) and (base or v):
+                if f is fmt and _is_number(base) and _is_number(v) and (base or v):
                     cells.append(f"{f(v)} [dim]{fmt_ratio(None if base == 0 else v / base)}"
                                  "[/dim]")
                 else:
