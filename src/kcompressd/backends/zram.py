@@ -1,8 +1,10 @@
 """A zram device over a byte-exact zsmalloc pool, modelled on drivers/block/zram/zram_drv.c.
 
 Follows Linux 6.18: a write compresses first, allocates the new object, checks the memory
-limit, and only then frees what the slot held (zram_write_page after "zram: fix slot write race
-condition", 6.17), so a write refused for the limit leaves the slot's old contents intact.
+limit, and only then frees what the slot held (zram_write_page() since "zram: fix slot write
+race condition", September 2025; the 6.14-era code freed the slot first), so a write refused
+for the limit leaves the slot's old contents intact. lz4 pages are compressed with the kernel's
+own match finder (kernel_lz4), so sizes, classes and huge pages are the kernel's to the byte.
 Reads return the stored bytes (decompressed), so the model is checked against the pages written.
 """
 
