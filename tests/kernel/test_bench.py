@@ -11,13 +11,21 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import synth_pages
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import zram
-from kcompressd.kernel.bench import BenchOptions, prepare, run_bench, run_once, summarize
+from kcompressd.kernel.bench import (
+    BenchOptions,
+    latency_histogram,
+    prepare,
+    run_bench,
+    run_once,
+    summarize,
+)
 from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.swap import swap_areas
 from kcompressd.kernel.sysctl import get_sysctl
@@ -50,6 +58,7 @@ def bench_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "kcompressd", "bench", *args]
 
 
+@pytest.mark.slow
 def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path) -> None:
     before_state = machine_state()
     options = BenchOptions(corpus=corpus, duration=10, perf=True, trace=tmp_path / "t.json")
@@ -77,6 +86,7 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
     assert result["cpu"]["kswapd0"] > 0
     assert {"eater0", "eater1"} <= set(result["cpu"]) or result["workload"]["threads"] == 1
     assert result["latency"]["count"] == result["workload"]["chunks"] > 0
+    assert sum(result["latency_histogram"]["count"]) == result["workload"]["chunks"]
     assert result["zram"]["orig_data_size"] > 0
     assert result["zram"]["mem_used_total"] < result["zram"]["orig_data_size"]
     assert result["workload"]["stopped_early"] == ""
@@ -110,6 +120,7 @@ def wait_for(cond, timeout: float) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sigterm_restores_machine_and_lock_refuses_second_run(corpus: Path) -> None:
     before_state = machine_state()
     swapped = {a.filename for a in swap_areas()}
@@ -188,6 +199,7 @@ def test_summarize_reports_median_and_spread() -> None:
     assert s["spread"] == pytest.approx(0.3)
 
 
+@pytest.mark.slow
 def test_next_run_undoes_what_a_sigkilled_run_left(corpus: Path) -> None:
     before_state = machine_state()
     proc = subprocess.Popen(bench_cmd("--corpus", str(corpus), "--duration", "30", "--json"),
@@ -203,3 +215,10 @@ def test_next_run_undoes_what_a_sigkilled_run_left(corpus: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "a previous run was killed" in out.stderr
     assert machine_state() == before_state
+
+
+def test_latency_histogram_buckets_are_upper_inclusive() -> None:
+    h = latency_histogram(np.array([1.0, 16.0, 17.0, 32.0, 1e9]))
+    assert h["upper_us"][:3] == [16, 32, 64] and h["upper_us"][-1] is None
+    assert h["count"][:3] == [2, 2, 0] and h["count"][-1] == 1
+    assert sum(h["count"]) == 5

@@ -238,7 +238,7 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
         "threads": plan.threads,
         "bytes": plan.workload,
         "prefill_bytes": plan.prefill * plan.threads,
-        "chunk_pages": CHUNK_PAGES,
+        "chunk_pages": CHUNK_PAGES,  # latency is per chunk: the time to write CHUNK_PAGES
         "chunks": chunks,
         "pages_written": chunks * CHUNK_PAGES,
         "passes": sum(r.passes for r in got),
@@ -250,7 +250,7 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
     scenario = {"name": "kernel-bench", "algorithm": plan.algorithm, "threads": plan.threads,
                 "workload_bytes": plan.workload, "duration": plan.duration,
                 "corpus": corpus_name}
-    return make_result(
+    result = make_result(
         source="kernel",
         vmstat=vmstat_delta(first.vmstat, last.vmstat),
         measured_seconds=last.t - first.t,
@@ -264,6 +264,17 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
               "min_headroom": min(s.headroom for s in samples),
               "samples": len(samples), **meta},
     )
+    result["latency_histogram"] = latency_histogram(latency)
+    return result
+
+
+def latency_histogram(latency_us: np.ndarray) -> dict[str, list]:
+    """Chunk latencies in power-of-two buckets: count[i] chunks took more than upper_us[i-1]
+    and at most upper_us[i] microseconds; the last bucket (upper null) has no bound."""
+    upper = [2**k for k in range(4, 25)]  # 16 µs .. 16.8 s
+    counts = np.bincount(np.searchsorted(upper, latency_us, side="left"),
+                         minlength=len(upper) + 1)
+    return {"upper_us": [*upper, None], "count": counts.tolist()}
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
