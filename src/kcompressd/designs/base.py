@@ -151,7 +151,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHU
     while True:
         while not fifo.pages:
             yield SLEEP
-        start = mm.sim.now
+        mm.slice_begin(th, "compress")
         while fifo.pages:
             taken = fifo.take(batch)
             if on_take is not None:
@@ -169,7 +169,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHU
             yield (RUN, cost)
             for node, k, d in done:
                 mm.end_writeback(node, k, d)
-        mm.trace_slice(th, "compress", start)
+        mm.slice_end(th)
 
 
 def kick_workers(mm: MemorySystem, workers: list[Thread], fifo: PageFifo, batch: int) -> None:

@@ -89,7 +89,7 @@ class ParallelSwapper(Design):
         while True:
             while not q.fifo.pages:
                 yield SLEEP
-            start = mm.sim.now
+            mm.slice_begin(th, "compress")
             while q.fifo.pages:
                 if q.writer_is_waiting:
                     q.yields += 1
@@ -106,7 +106,7 @@ class ParallelSwapper(Design):
                     mm.account_compress(th, d.cost)
                     yield (RUN, d.cost)
                     mm.end_writeback(node, k, d)
-            mm.trace_slice(th, "compress", start)
+            mm.slice_end(th)
 
     def queue_depth(self) -> int:
         return sum(q.fifo.pages for q in self.queues.values())

@@ -61,6 +61,7 @@ class MemorySystem:
         self.cpu_split: dict[str, list[float]] = {}
         self.stopped = False
         self.oom_victim: str | None = None
+        self._open: dict[str, tuple[str, float]] = {}  # thread -> open slice (name, start)
 
     # -- accounting --------------------------------------------------------------------------
     def account_scan(self, th: Thread, cost: float) -> None:
@@ -71,9 +72,22 @@ class MemorySystem:
         if self.measuring:
             self.cpu_split.setdefault(th.name, [0.0, 0.0])[1] += cost
 
-    def trace_slice(self, th: Thread, name: str, start: float) -> None:
+    def slice_begin(self, th: Thread, name: str) -> None:
+        """A timeline slice opens on the thread (closed by slice_end or at the run's end)."""
         if self.timeline is not None:
+            self._open[th.name] = (name, self.sim.now)
+
+    def slice_end(self, th: Thread) -> None:
+        if self.timeline is not None:
+            name, start = self._open.pop(th.name)
             self.timeline.slice(th.name, name, start, self.sim.now - start)
+
+    def close_slices(self) -> None:
+        """Close slices still open when the run stops (a kswapd that never slept)."""
+        if self.timeline is not None:
+            for thread, (name, start) in sorted(self._open.items()):
+                self.timeline.slice(thread, name, start, self.sim.now - start)
+            self._open.clear()
 
     # -- kswapd ------------------------------------------------------------------------------
     def wakeup_kswapd(self, node: Node) -> None:

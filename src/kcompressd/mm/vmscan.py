@@ -193,10 +193,10 @@ def kswapd(mm: MemorySystem, node: Node) -> Generator[tuple, Any, None]:
         while node.pgdat_balanced() or node.kswapd_failures >= MAX_RECLAIM_RETRIES:
             mm.wake_pfmemalloc_waiters(node)
             yield SLEEP
-        start = mm.sim.now
+        mm.slice_begin(th, "balance_pgdat")
         yield from balance_pgdat(mm, sc)
         yield from flush_pending(sc)
-        mm.trace_slice(th, "balance_pgdat", start)
+        mm.slice_end(th)
 
 
 def balance_pgdat(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, None]:
@@ -238,7 +238,7 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any
     """
     mm.vm["allocstall"] += 1
     th = sc.thread
-    start = mm.sim.now
+    mm.slice_begin(th, "try_to_free_pages")
     node = sc.node
     goal = sc.nr_reclaimed + SWAP_CLUSTER_MAX
     first = sc.nr_reclaimed
@@ -261,5 +261,5 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any
     progress = sc.nr_reclaimed - first
     if not progress and node.writeback:
         yield from reclaim_throttle(mm, sc, "noprogress")
-    mm.trace_slice(th, "try_to_free_pages", start)
+    mm.slice_end(th)
     return progress

@@ -214,6 +214,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     t_end = sim.now
     if tl is not None:
         _sample_counters(sim, mm, tl)
+        mm.close_slices()
     mm.check()
     if "vm" not in snap:  # ended before the warm-up was over
         begin_measuring(None)

@@ -1,0 +1,162 @@
+"""Reclaim mechanics on a small machine driven by hand (no workload threads)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+from kcompressd.mm.lru import CLEAN, REF, YOUNG, AnonLru
+from kcompressd.mm.node import Node, PageConservationError
+from kcompressd.mm.system import ScanControl
+from kcompressd.mm.vmscan import shrink_batch
+from kcompressd.scenarios import load_scenario
+from kcompressd.sim.run import Machine, build
+
+SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
+         "swap.disksize_mb=64"]
+
+
+def machine(design: str = "none", *extra: str) -> Machine:
+    m = build(load_scenario("phone-memeater", [*SMALL, f'design.name="{design}"', *extra]),
+              workload=False)
+    node = m.nodes[0]
+    # Every anon page a write candidate: referenced long ago, no young PTE.
+    anon = node.lru.nr_inactive
+    node.lru = AnonLru()
+    node.lru.add_inactive_head(anon, 0)
+    return m
+
+
+def drive(m: Machine, body: Callable[[ScanControl], Generator[tuple, Any, None]],
+          until: float, *, kswapd: bool = True, name: str = "reclaimer") -> None:
+    def run() -> Generator[tuple, Any, None]:
+        sc = ScanControl(m.sim.current, m.nodes[0], kswapd=kswapd)
+        yield from body(sc)
+
+    m.sim.spawn(name, run())
+    m.sim.run(until)
+
+
+def test_sync_writes_free_pages_in_the_same_pass() -> None:
+    m = machine("none")
+    node = m.nodes[0]
+    free0 = node.free
+    got = []
+
+    def body(sc):
+        got.append((yield from shrink_batch(m.mm, sc)))
+
+    drive(m, body, 0.01)
+    assert got == [32]
+    assert m.mm.vm["pgsteal_kswapd"] == 32 and m.mm.vm["pswpout"] == 32
+    assert m.mm.vm["pgrotated"] == 0 and node.writeback == 0
+    # Freed 32 pages, minus what zsmalloc took for their compressed copies.
+    assert node.free == free0 + 32 - node.zs_pages
+    m.mm.check()
+
+
+def test_offloaded_pages_stay_until_written_then_rotate_to_the_tail() -> None:
+    m = machine("kcompressd-v2")
+    node = m.nodes[0]
+    free0 = node.free
+    state = {}
+
+    def body(sc):
+        state["first"] = yield from shrink_batch(m.mm, sc)
+        state["writeback"] = node.writeback
+        state["free"] = node.free
+
+    drive(m, body, 50e-6)  # its scan and unmap take ~24 µs; kcompressd needs ~100 µs
+    # Queued to kcompressd: nothing freed, pages under writeback still count as used.
+    assert state == {"first": 0, "writeback": 32, "free": free0}
+    assert m.mm.vm["pgsteal_kswapd"] == 0
+    m.sim.run(0.01)  # kcompressd0 compresses them
+    assert node.writeback == 0
+    assert m.mm.vm["pgrotated"] == 32
+    assert node.lru.inactive[-1] == [32, CLEAN]  # folio_rotate_reclaimable(): the tail
+    assert node.free == free0 - node.zs_pages  # still not freed
+    m.mm.check()
+
+    def again(sc):
+        state["second"] = yield from shrink_batch(m.mm, sc)
+
+    drive(m, again, 0.02)
+    assert state["second"] == 32  # the next scan frees them without writing again
+    assert m.mm.vm["pgsteal_kswapd"] == 32 and m.mm.vm["pswpout"] == 32
+    assert m.mm.vm["pgscan_kswapd"] == 64
+    m.mm.check()
+
+
+def test_young_pages_are_kept_then_reclaimed_and_rereferenced_ones_activated() -> None:
+    m = machine("none")
+    node = m.nodes[0]
+    lru = node.lru
+    lru.isolate_inactive(64)  # make room for the pattern below at the tail
+    node.free += 64
+    lru.add_inactive_tail(32, YOUNG)
+    lru.add_inactive_tail(32, YOUNG | REF)
+    out = []
+
+    def body(sc):
+        out.append((yield from shrink_batch(m.mm, sc)))  # YOUNG|REF: activated
+        out.append((yield from shrink_batch(m.mm, sc)))  # YOUNG: kept, PG_referenced set
+        yield from shrink_batch(m.mm, sc)  # flushes the deferred work
+
+    drive(m, body, 0.01)
+    assert out == [0, 0]
+    assert m.mm.vm["pgactivate"] == 32
+    assert lru.nr_active == 32
+    assert lru.inactive[0] == [32, REF]  # back at the head, referenced once
+
+
+def test_direct_reclaim_counts_allocstall_and_stall() -> None:
+    m = machine("none")
+    node = m.nodes[0]
+    from kcompressd.mm.page_alloc import alloc_pages
+
+    node.lru.add_inactive_head(node.free - node.wmark.min - 20, 0)
+    node.free = node.wmark.min + 20  # taking 32 would cross min: the allocation reclaims
+    m.mm.measuring = True
+
+    def body(sc):
+        yield from alloc_pages(m.mm, [node], 32)
+
+    drive(m, body, 0.01, kswapd=False, name="eater0")
+    assert m.mm.vm["allocstall"] == 1
+    assert m.mm.vm["pgsteal_direct"] >= 32
+    assert len(m.mm.stall_us) == 1 and m.mm.stall_us[0] > 0
+    m.mm.check()
+
+
+def test_swap_full_means_no_anon_scan_and_oom() -> None:
+    m = machine("none", "swap.disksize_mb=1")  # 256 slots
+    node = m.nodes[0]
+    from kcompressd.mm.page_alloc import OutOfMemory, alloc_pages
+
+    node.lru.add_inactive_head(node.free, 0)
+    node.free = 0
+    m.mm.measuring = True
+    raised = []
+
+    def body(sc):
+        try:
+            while True:
+                yield from alloc_pages(m.mm, [node], 32)
+        except OutOfMemory:
+            raised.append(True)
+
+    drive(m, body, 5.0, kswapd=False, name="eater0")
+    assert raised == [True]
+    assert m.mm.vm["oom_kill"] == 1
+    assert m.mm.store.slots_used == m.mm.store.nr_slots == 256
+
+
+def test_conservation_violation_raises() -> None:
+    m = machine("none")
+    m.mm.check()
+    node: Node = m.nodes[0]
+    node.free += 1
+    with pytest.raises(PageConservationError, match="node 0"):
+        m.mm.check()

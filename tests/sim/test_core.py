@@ -1,0 +1,150 @@
+"""The discrete-event core: speeds, fair sharing, sleeping and waking, timeouts."""
+
+from __future__ import annotations
+
+import pytest
+
+from kcompressd.sim.core import RUN, SLEEP, SPIN, WAIT, Sim
+
+
+def test_work_takes_longer_on_a_slower_cpu() -> None:
+    sim = Sim([0.5])
+    seen = []
+
+    def body():
+        yield (RUN, 1e-3)
+        seen.append(sim.now)
+
+    sim.spawn("t", body())
+    sim.run(1.0)
+    assert seen == [pytest.approx(2e-3)]
+
+
+def test_spin_takes_wall_time_whatever_the_speed() -> None:
+    sim = Sim([0.25])
+    seen = []
+
+    def body():
+        yield (SPIN, 1e-3)
+        seen.append(sim.now)
+
+    sim.spawn("t", body())
+    sim.run(1.0)
+    assert seen == [pytest.approx(1e-3)]
+
+
+def test_a_lone_thread_runs_on_the_fastest_cpu() -> None:
+    sim = Sim([0.5, 2.0, 1.0])
+    speeds = []
+
+    def body():
+        speeds.append(sim.current.cpu.speed)
+        yield (RUN, 1e-3)
+
+    sim.spawn("t", body())
+    sim.run(1.0)
+    assert speeds == [2.0]
+
+
+def test_runnable_threads_share_cpus_fairly() -> None:
+    sim = Sim([1.0, 1.0], context_switch=0.0)
+
+    def hog():
+        while True:
+            yield (RUN, 100e-6)
+
+    threads = [sim.spawn(f"h{i}", hog()) for i in range(3)]
+    sim.run(1.0)
+    shares = [t.cpu_time for t in threads]
+    assert sum(shares) == pytest.approx(2.0, rel=1e-3)
+    for s in shares:
+        assert s == pytest.approx(2 / 3, rel=0.05)
+    assert sim.context_switches > 0
+
+
+def test_wakeup_latency_and_no_lost_wakeup() -> None:
+    sim = Sim([1.0, 1.0], wakeup_latency=50e-6)
+    woke = []
+
+    def sleeper():
+        r = yield SLEEP
+        woke.append((sim.now, r))
+        # Woken while running: the next sleep returns at once (the wake is remembered).
+        r = yield SLEEP
+        woke.append((sim.now, r))
+
+    th = sim.spawn("s", sleeper())
+    sim.run(1e-3)
+    assert woke == []
+    sim.call_at(2e-3, lambda _: sim.wake(th))
+    sim.run(3e-3)
+    assert woke[0][0] == pytest.approx(2e-3 + 50e-6)
+    assert woke[0][1] is True
+    assert len(woke) == 1
+    # A wake delivered while it is still on the CPU is kept for its next sleep.
+
+    def busy_then_sleep():
+        yield (RUN, 1e-3)
+        r = yield SLEEP
+        woke.append(("busy", sim.now, r))
+
+    th2 = sim.spawn("b", busy_then_sleep())
+    sim.call_at(sim.now + 0.5e-3, lambda _: sim.wake(th2))
+    sim.run(10e-3)
+    assert woke[-1][0] == "busy" and woke[-1][2] is True
+
+
+def test_wait_times_out_or_is_woken() -> None:
+    sim = Sim([1.0], wakeup_latency=0.0)
+    out = []
+
+    def waiter():
+        out.append((yield (WAIT, 1e-3)))
+        out.append((yield (WAIT, 1.0)))
+
+    th = sim.spawn("w", waiter())
+    sim.call_at(5e-3, lambda _: sim.wake(th))
+    sim.run(1.0)
+    assert out == [False, True]
+
+
+def test_a_woken_thread_preempts_a_hog() -> None:
+    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0)
+    ran = []
+
+    def hog():
+        while True:
+            yield (RUN, 10e-3)
+
+    def sleeper():
+        yield SLEEP
+        ran.append(sim.now)
+        yield (RUN, 1e-6)
+
+    sim.spawn("hog", hog())
+    s = sim.spawn("sleeper", sleeper())
+    sim.run(50e-3)  # the sleeper blocked at once; the hog has run far ahead in vruntime
+    sim.wake(s)
+    sim.run(60e-3)
+    # Runs right after its wake-up latency, not at the end of the hog's 10 ms segment.
+    assert ran and ran[0] == pytest.approx(50e-3 + 10e-6)
+
+
+def test_same_program_same_schedule() -> None:
+    def trace() -> list[tuple[str, float]]:
+        sim = Sim([1.0, 0.5, 0.5])
+        log = []
+
+        def worker(i):
+            for k in range(50):
+                yield (RUN, (i + 1) * 7e-6 + k * 1e-7)
+                log.append((sim.current.name, sim.now))
+                if k % 7 == 0:
+                    yield (WAIT, 5e-6)
+
+        for i in range(5):
+            sim.spawn(f"w{i}", worker(i))
+        sim.run(1.0)
+        return log
+
+    assert trace() == trace()

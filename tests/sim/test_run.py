@@ -1,0 +1,133 @@
+"""simulate(): the result, determinism, the calibration, and design mechanics end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from kcompressd.errors import KcompressdError
+from kcompressd.scenarios import load_scenario
+from kcompressd.sim.run import build, simulate
+
+SHORT = ["run.warmup_s=0.2", "run.duration_s=0.6"]
+
+
+def run(design: str = "none", *sets: str, scenario: str = "phone-memeater", seed: int = 0,
+        timeline: bool = False):
+    return simulate(load_scenario(scenario, [*SHORT, *sets]), design=design, seed=seed,
+                    timeline=timeline)
+
+
+def test_result_shape() -> None:
+    r = run().result
+    assert r["meta"]["source"] == "simulator"
+    for key in ("seed", "simulated_seconds", "measured_seconds", "wall_seconds", "events"):
+        assert key in r["meta"]
+    assert r["meta"]["measured_seconds"] == pytest.approx(0.4)
+    assert r["rates"]["pgsteal_anon"] == pytest.approx(r["vmstat"]["pgsteal_anon"] / 0.4)
+    assert {"kswapd0", "eater0"} <= set(r["cpu"])
+    assert r["latency"]["count"] > 0 and r["latency"]["p99"] >= r["latency"]["p50"]
+    assert r["zram"]["orig_data_size"] > r["zram"]["compr_data_size"] > 0
+    assert r["scenario"]["design"]["name"] == "none"
+    assert r["scenario"]["name"] == "phone-memeater"
+
+
+def test_same_seed_same_result_other_seed_differs() -> None:
+    a, b, c = run(seed=3).result, run(seed=3).result, run(seed=4).result
+    assert a["vmstat"] == b["vmstat"] and a["latency"] == b["latency"]
+    assert a["cpu"] == b["cpu"]
+    assert a["vmstat"] != c["vmstat"]
+
+
+def test_baseline_is_the_calibration() -> None:
+    """kswapd alone ~300k pgsteal/s with a 3:7 split: checks the derivation, not a design."""
+    r = simulate(load_scenario("phone-memeater"), duration=2.0).result
+    assert r["rates"]["pgsteal_kswapd"] == pytest.approx(300000, rel=0.05)
+    assert r["cpu"]["kswapd0"] == pytest.approx(r["meta"]["measured_seconds"], rel=0.01)
+    split = r["meta"]["cpu_split"]["kswapd0"]
+    assert split["compress_share"] == pytest.approx(0.7, abs=0.02)
+
+
+def test_v1_full_fifos_fall_back_to_kswapd_compressing() -> None:
+    roomy = run("kcompressd-v1").result
+    assert roomy["meta"]["cpu_split"]["kswapd0"]["compress"] == 0  # all offloaded
+    full = run("kcompressd-v1", "design.kcompressd-v1.threads=1",
+               "design.kcompressd-v1.queue_size=32").result
+    assert full["meta"]["cpu_split"]["kswapd0"]["compress"] > 0
+    assert full["vmstat"]["pgrotated"] > 0
+
+
+def test_v2_fifo_is_fed_by_kswapd_only() -> None:
+    m = build(load_scenario("phone-memeater", ['design.name="kcompressd-v2"']))
+    m.sim.run(0.5)
+    assert m.mm.vm["allocstall"] > 0  # direct reclaim happened...
+    assert m.design.fifos[0].producers == {"kswapd0"}  # ...and never queued
+    assert m.mm.cpu_split == {}  # not measuring: nothing accounted
+
+
+def test_v2_one_producer_per_node_fifo() -> None:
+    m = build(load_scenario("server-numa", ['design.name="kcompressd-v2"']))
+    m.sim.run(0.3)
+    assert {nid: f.producers for nid, f in m.design.fifos.items()} == {
+        0: {"kswapd0"}, 1: {"kswapd1"}}
+
+
+def test_zram_async_takes_direct_reclaim_writes_too() -> None:
+    r = run("zram-async").result
+    split = r["meta"]["cpu_split"]
+    assert r["vmstat"]["pgsteal_direct"] > 0
+    assert split["eater0"]["compress"] == 0 and split["kswapd0"]["compress"] == 0
+    assert sum(v["compress"] for k, v in split.items() if k.startswith("kcompressd")) > 0
+    m = build(load_scenario("phone-memeater", ['design.name="zram-async"']))
+    m.sim.run(0.4)
+    assert {"kswapd0", "eater0"} <= m.design.fifo.producers
+
+
+def test_multi_kswapd_runs_balance_pgdat_in_each_thread() -> None:
+    r = run("multi-kswapd", "design.multi-kswapd.threads=3", timeline=True)
+    threads = {s.thread for s in r.timeline.slices if s.name == "balance_pgdat"}
+    assert threads == {"kswapd0", "kswapd0:1", "kswapd0:2"}
+    assert all(r.result["cpu"][t] > 0.1 for t in threads)
+
+
+def test_timeline_has_the_contract_names() -> None:
+    tl = run("kcompressd-v2", timeline=True).timeline
+    assert set(tl.counters) == {"free_pages", "wmark_min", "wmark_low", "wmark_high",
+                                "queue_depth", "writeback_pages", "zram_mem_used_bytes"}
+    assert {(s.thread, s.name) for s in tl.slices} >= {
+        ("kswapd0", "balance_pgdat"), ("kcompressd0", "compress"),
+        ("eater0", "try_to_free_pages")}
+    # sampled every 10 ms over 0.6 s
+    assert 55 <= len(tl.counters["free_pages"]) <= 70
+
+
+def test_app_launch_reports_launch_time() -> None:
+    r = simulate(load_scenario("phone-app-launch")).result
+    w = r["workload"]
+    assert w["completed"] and w["launch_seconds"] == w["elapsed_seconds"] > 0
+    assert r["meta"]["simulated_seconds"] == pytest.approx(0.1 + w["launch_seconds"])
+
+
+def test_swap_full_ends_in_oom() -> None:
+    r = run("none", "swap.disksize_mb=64", "run.warmup_s=0", "run.duration_s=3").result
+    assert r["workload"]["oom_killed"] == "eater0"
+    assert r["vmstat"]["oom_kill"] == 1
+    assert r["meta"]["simulated_seconds"] < 3
+
+
+def test_design_parameters_for_another_design_are_refused() -> None:
+    sc = load_scenario("phone-memeater", ['design.name="kcompressd-v1"', "design.threads=2"])
+    with pytest.raises(KcompressdError, match=r"design\.threads"):
+        simulate(sc, design="kcompressd-v2", duration=0.1)
+    sc = load_scenario("phone-memeater", ["design.kcompressd-v1.threads=2"])
+    r = simulate(sc, design="kcompressd-v1", duration=0.3).result
+    assert r["scenario"]["design"] == {"name": "kcompressd-v1", "threads": 2,
+                                       "queue_size": 4096}
+
+
+def test_big_memory_is_not_one_object_per_page() -> None:
+    m = build(load_scenario("server-numa", ["memory.total_mb=65536"]))
+    assert sum(n.total for n in m.nodes) == 16 << 20
+    m.sim.run(0.2)
+    runs = sum(len(n.lru.inactive) + len(n.lru.active) for n in m.nodes)
+    assert runs < 200_000  # runs of pages, not 16 M page objects
+    m.mm.check()
