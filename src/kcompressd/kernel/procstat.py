@@ -1,7 +1,8 @@
 """CPU time of threads from /proc/PID/stat, and kernel threads found by name.
 
 kswapdN and kcompressdN are kernel threads: their pids are found by `comm` and their CPU time
-is utime + stime (fields 14 and 15 of proc_pid_stat(5), in clock ticks).
+is utime + stime (fields 14 and 15 of proc_pid_stat(5), in clock ticks). kdamond.N threads are
+counted too: a DAMON scheme with the pageout action (some VMs run one) reclaims beside kswapd.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 PROC = Path("/proc")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-RECLAIM_THREADS = re.compile(r"(kswapd|kcompressd)\d+")
+RECLAIM_THREADS = re.compile(r"(kswapd|kcompressd)\d+|kdamond\.\d+")
 
 
 def _fields(pid: int) -> tuple[str, list[str]] | None:
@@ -37,7 +38,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def reclaim_threads() -> dict[str, int]:
-    """comm -> pid of every kswapdN / kcompressdN kernel thread."""
+    """comm -> pid of every kswapdN / kcompressdN / kdamond.N kernel thread."""
     out = {}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
