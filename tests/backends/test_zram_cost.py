@@ -1,0 +1,80 @@
+"""The simulator's zram: per-page costs and sizes from measurements, sampling, accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kcompressd import PAGE_SIZE
+from kcompressd.backends.size_classes import size_class_table
+from kcompressd.backends.zram_cost import (
+    ZramCostModel,
+    ZramSampler,
+    ZramStore,
+    corpus_measurements,
+)
+from kcompressd.corpus.measure import PageMeasurements
+
+
+def measurements() -> PageMeasurements:
+    # same-filled, a 1000-byte page, a huge page, a 2000-byte page
+    return PageMeasurements(
+        "lz4",
+        same_filled=np.array([True, False, False, False]),
+        zero=np.array([True, False, False, False]),
+        comp_len=np.array([0, 1000, 4000, 2000], dtype=np.int32),
+        compress_ns=np.array([0.0, 1000.0, 3000.0, 2000.0]),
+        decompress_ns=np.array([0.0, 300.0, 100.0, 500.0]),
+    )
+
+
+def test_costs_are_scaled_and_classes_charged_at_their_rate() -> None:
+    model = ZramCostModel(measurements(), seconds_per_host_ns=2e-9)
+    assert model.cost.tolist() == pytest.approx([0.0, 2e-6, 6e-6, 4e-6])
+    assert model.huge.tolist() == [False, False, True, False]
+    table = size_class_table(8)
+    c1000 = table.class_for(1000 + 8)
+    assert model.zs_rate[0] == 0  # same-filled: no object
+    assert model.zs_rate[1] == pytest.approx(c1000.pages_per_zspage / c1000.objs_per_zspage)
+    assert model.zs_rate[2] == 1.0  # huge: one page per object
+    assert model.stored_len.tolist() == [0, 1000, PAGE_SIZE, 2000]
+
+
+def test_sampler_is_deterministic_and_draws_aggregate() -> None:
+    model = ZramCostModel(measurements(), seconds_per_host_ns=1e-9)
+    a, b = ZramSampler(model, 5), ZramSampler(model, 5)
+    da = [a.draw(n) for n in (1, 32, 7, 32)]
+    assert da == [b.draw(n) for n in (1, 32, 7, 32)]
+    d = a.draw(32)
+    assert d.n == 32 and 0 <= d.same <= 32 and d.huge <= 32 - d.same
+    # Over many draws every page is equally likely: mean cost per page -> corpus mean.
+    total = sum(a.draw(32).cost for _ in range(2000))
+    assert total / (2000 * 32) == pytest.approx(model.mean_cost, rel=0.03)
+
+
+def test_store_accounts_like_mm_stat_and_slots_run_out() -> None:
+    model = ZramCostModel(measurements(), seconds_per_host_ns=1e-9)
+    s = ZramSampler(model, 1)
+    store = ZramStore(disksize=64 * PAGE_SIZE)
+    assert store.get_swap_pages(40) == 40
+    assert store.get_swap_pages(40) == 24 and store.slot_alloc_failures == 16
+    pages = 0
+    for _ in range(2):
+        d = s.draw(32)
+        need = store.zspages_needed(d)
+        assert store.store(d) == need
+        pages += need
+    st = store.mm_stat()
+    assert st["orig_data_size"] == 64 * PAGE_SIZE
+    assert st["mem_used_total"] == pages * PAGE_SIZE == st["mem_used_max"]
+    assert 0 < st["compr_data_size"] <= 64 * PAGE_SIZE
+    assert st["huge_pages"] == st["huge_pages_since"]
+    # 64 objects at their class rates, rounded up once: far less than a page each
+    assert pages < 64
+
+
+def test_corpus_measurements_are_cached() -> None:
+    a = corpus_measurements("builtin:phone", "lz4", 64)
+    b = corpus_measurements("builtin:phone", "lz4", 64)
+    assert a is b and len(a) == 64
+    assert (a.compress_ns[~a.same_filled] > 0).all()
