@@ -143,7 +143,7 @@ def main() -> None:
         import simpy  # noqa: F401
     except ImportError:
         raise SystemExit("SimPy is not installed: pip install simpy") from None
-    print(f"{"workload":<38}{'heapq core s':>13}{'SimPy s':>10}{'SimPy / core':>14}")
+    print(f"{'workload':<38}{'heapq core s':>13}{'SimPy s':>10}{'SimPy / core':>14}")
     for label, ours, theirs in (("bare events", bare_heapq, bare_simpy),
                                 ("threads on CPUs (kswapd->kcompressd)", threads_heapq,
                                  threads_simpy)):
