@@ -43,7 +43,7 @@ def test_overrides_parse_toml_values() -> None:
     ("workload.kind=swapper", r"workload\.kind: 'swapper' is not one of"),
     ("memory.free_mb=20000", r"memory\.free_mb: .* exceeds memory\.total_mb"),
     ("machine.big_cpus=9", r"machine\.big_cpus: 9 exceeds machine\.cpus"),
-    ("run.warmup_s=9", r"run\.warmup_s"),
+    ("run.warmup_s=19", r"run\.warmup_s"),
     ('design.name="v9"', r"unknown design 'v9'"),
     ("design.threads=2", r"design\.threads: unknown parameter of none"),
     ("design.kcompressd-v2.depth=3", r"design\.depth: unknown parameter of kcompressd-v2"),
