@@ -17,7 +17,7 @@ import pytest
 from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import synth_pages
 from kcompressd.errors import KcompressdError
-from kcompressd.kernel import zram
+from kcompressd.kernel import sysctl, zram
 from kcompressd.kernel.bench import (
     BenchOptions,
     latency_histogram,
@@ -222,3 +222,30 @@ def test_latency_histogram_buckets_are_upper_inclusive() -> None:
     assert h["upper_us"][:3] == [16, 32, 64] and h["upper_us"][-1] is None
     assert h["count"][:3] == [2, 2, 0] and h["count"][-1] == 1
     assert sum(h["count"]) == 5
+
+
+def test_kcompressd_settings_run_interleaved_and_are_restored(
+        corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The A/B plumbing on a stand-in /proc/sys (this kernel has no vm.kcompressd): every
+    setting is written before its run, runs interleave, the old value comes back."""
+    plan, pages, name = prepare(BenchOptions(corpus=corpus, threads=1))
+    fake = tmp_path / "sys"
+    (fake / "vm").mkdir(parents=True)
+    for knob, value in (("kcompressd", "24"), ("page-cluster", "3"), ("nr_hugepages", "0")):
+        (fake / "vm" / knob).write_text(f"{value}\n")
+    monkeypatch.setattr(sysctl, "PROC_SYS", fake)
+    # No balloon (the stand-in nr_hugepages is a plain file): a tiny workload, one second.
+    tiny = dataclasses.replace(plan, duration=1.0, per_eater=1 << 24, prefill=0,
+                               workload=1 << 24)
+    order: list[tuple[int, int | None]] = []
+    options = BenchOptions(corpus=corpus, threads=1, duration=1.0, repeat=2, kcompressd=(0, 256))
+    with run_lock():
+        doc = run_bench(options, tiny, pages, name, lambda i, s: order.append((i, s)))
+    assert order == [(0, 0), (0, 256), (1, 0), (1, 256)]
+    assert [s["kcompressd"] for s in doc["series"]] == [0, 256]
+    for series in doc["series"]:
+        assert len(series["runs"]) == 2
+        assert all(r["meta"]["kcompressd"] == series["kcompressd"] for r in series["runs"])
+        assert series["summary"]["pgsteal_kswapd/s"]["median"] >= 0
+    assert (fake / "vm" / "kcompressd").read_text().strip() == "24"
+    assert (fake / "vm" / "page-cluster").read_text().strip() == "3"
