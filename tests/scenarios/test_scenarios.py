@@ -9,7 +9,8 @@ import pytest
 from kcompressd.errors import KcompressdError
 from kcompressd.scenarios import DEFAULT_SCENARIO, list_scenarios, load_scenario
 
-BUILTIN = {"phone-memeater", "phone-app-launch", "busy-phone", "server-numa", "phone-1cpu"}
+BUILTIN = {"phone-memeater", "phone-app-launch", "busy-phone", "server-numa", "phone-1cpu",
+           "phone-many-writers"}
 
 
 def test_builtins_are_listed_default_first_and_all_load() -> None:

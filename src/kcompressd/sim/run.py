@@ -228,7 +228,6 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
     sim, mm, cfg, finished = m.sim, m.mm, m.cfg, m.finished
     measured = t_end - snap["t"]
     vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
-    vmstat["nr_writeback"] = sum(n.writeback for n in mm.nodes)  # a gauge, at the end
     cpu = {th.name: th.cpu_time - snap["cpu"].get(th.name, 0.0) for th in sim.threads}
     split = {name: {"scan_unmap": s, "compress": c,
                     "compress_share": c / (s + c) if s + c else 0.0}
@@ -258,6 +257,7 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
                         "mean_compress_us": m.model.mean_cost * 1e6, "codec": m.model.codec},
         "cpu_split": split,
         "free_pages_end": sum(n.free for n in mm.nodes),
+        "nr_writeback_end": sum(n.writeback for n in mm.nodes),
     }
     return make_result(source="simulator", vmstat=vmstat, measured_seconds=measured, cpu=cpu,
                        latency_us=mm.stall_us, zram=zram, workload=workload, scenario=cfg,
