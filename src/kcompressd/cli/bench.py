@@ -92,6 +92,30 @@ def print_doc(doc: dict[str, Any]) -> None:
             stderr.print(f"[yellow]{label} stopped early: {r['workload']['stopped_early']}")
 
 
+def _bench(options: BenchOptions, dry_run: bool, json_out: bool) -> dict[str, Any] | None:
+    """Lock, recover, plan, then run (None for --dry-run, which has printed the plan)."""
+    # The lock comes first: a plan made while another run holds the memory is wrong.
+    with run_lock():
+        recovered = recover()
+        if recovered:
+            stderr.print("[yellow]a previous run was killed before it could restore the "
+                         f"machine; put back: {', '.join(recovered)}")
+        plan, pages, corpus_name = prepare(options)
+        if dry_run:
+            if json_out:
+                emit_json({"plan": plan.to_dict(), "corpus": corpus_name})
+            else:
+                stdout.print(plan_table(plan))
+            return None
+        (stderr if json_out else stdout).print(plan_table(plan))
+
+        def progress(i: int, setting: int | None) -> None:
+            label = "" if setting is None else f" vm.kcompressd={setting}"
+            stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
+
+        return run_bench(options, plan, pages, corpus_name, progress)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
@@ -115,34 +139,16 @@ def register(app: typer.Typer) -> None:
                                corpus=corpus, duration=duration, repeat=repeat,
                                kcompressd=parse_settings(kcompressd), perf=perf, trace=trace,
                                plot=plot)
-        # The lock comes first: a plan made while another run holds the memory is wrong.
-        with run_lock():
-            recovered = recover()
-            if recovered:
-                stderr.print("[yellow]a previous run was killed before it could restore the "
-                             f"machine; put back: {', '.join(recovered)}")
-            plan, pages, corpus_name = prepare(options)
-            if dry_run:
-                if json_out:
-                    emit_json({"plan": plan.to_dict(), "corpus": corpus_name})
-                else:
-                    stdout.print(plan_table(plan))
-                return
-            (stderr if json_out else stdout).print(plan_table(plan))
-
-            def progress(i: int, setting: int | None) -> None:
-                label = "" if setting is None else f" vm.kcompressd={setting}"
-                stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
-
-            try:
-                doc = run_bench(options, plan, pages, corpus_name, progress)
-            except Terminated as e:
-                print(f"kcompressd: bench stopped by {e}; the machine is restored",
-                      file=sys.stderr)
-                raise typer.Exit(143) from None
-            except KeyboardInterrupt:
-                print("kcompressd: bench interrupted; the machine is restored", file=sys.stderr)
-                raise typer.Exit(130) from None
+        try:
+            doc = _bench(options, dry_run, json_out)
+        except Terminated as e:
+            print(f"kcompressd: bench stopped by {e}; the machine is restored", file=sys.stderr)
+            raise typer.Exit(143) from None
+        except KeyboardInterrupt:
+            print("kcompressd: bench interrupted; the machine is restored", file=sys.stderr)
+            raise typer.Exit(130) from None
+        if doc is None:
+            return
         if json_out:
             emit_json(doc)
         else:

@@ -202,7 +202,9 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
         sampler = Sampler(dev, {**kthreads, **{f"eater{i}": pid for i, pid in
                                                enumerate(eaters.pids)}},
                           time.monotonic(), plan.ratio, timeline)
+        own_cpu = os.times()
         stopped_early = _measure(sampler, eaters, plan)
+        own_cpu = sum(os.times()[:2]) - sum(own_cpu[:2])
         reports = eaters.stop()
         profile = split_profile(recorder.script()) if recorder else None
         device = dev.name
@@ -218,6 +220,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
                      meta={"zram_device": device, "balloon_pages": balloon,
                            "prefill_seconds": prefill_seconds,
+                           "sampler_cpu_seconds": own_cpu,
                            "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play, "kcompressd": kcompressd,
                            "wall_seconds": time.monotonic() - wall0})
