@@ -183,31 +183,32 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     timeline = Timeline()
     wall0 = time.monotonic()
     vm_start = read_vmstat()
-    with Restorer() as restorer, tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
-        dev, balloon = _set_up(restorer, Journal(), plan, kcompressd)
-        in_play = read_meminfo()["MemAvailable"]
-        prefill_start = time.monotonic()
-        eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus)
-        restorer.push("workload processes", eaters.kill)
-        if not eaters.wait_ready(PREFILL_TIMEOUT):
-            raise KcompressdError("the eaters did not finish prefilling memory "
-                                  f"within {PREFILL_TIMEOUT:g} s")
-        prefill_seconds = time.monotonic() - prefill_start
-        kthreads = reclaim_threads()
-        recorder = None
-        if perf:
-            recorder = PerfRecorder(list(kthreads.values()), Path(tmp) / "perf.data")
-            restorer.push("perf record", recorder.stop)
-            recorder.start()
-        sampler = Sampler(dev, {**kthreads, **{f"eater{i}": pid for i, pid in
-                                               enumerate(eaters.pids)}},
-                          time.monotonic(), plan.ratio, timeline)
-        own_cpu = os.times()
-        stopped_early = _measure(sampler, eaters, plan)
-        own_cpu = sum(os.times()[:2]) - sum(own_cpu[:2])
-        reports = eaters.stop()
+    with tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
+        with Restorer() as restorer:
+            dev, balloon = _set_up(restorer, Journal(), plan, kcompressd)
+            in_play = read_meminfo()["MemAvailable"]
+            prefill_start = time.monotonic()
+            eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus)
+            restorer.push("workload processes", eaters.kill)
+            if not eaters.wait_ready(PREFILL_TIMEOUT):
+                raise KcompressdError("the eaters did not finish prefilling memory "
+                                      f"within {PREFILL_TIMEOUT:g} s")
+            prefill_seconds = time.monotonic() - prefill_start
+            kthreads = reclaim_threads()
+            recorder = None
+            if perf:
+                recorder = PerfRecorder(list(kthreads.values()), Path(tmp) / "perf.data")
+                restorer.push("perf record", recorder.stop)
+                recorder.start()
+            eater_pids = {f"eater{i}": pid for i, pid in enumerate(eaters.pids)}
+            sampler = Sampler(dev, {**kthreads, **eater_pids}, time.monotonic(), plan.ratio,
+                              timeline)
+            cpu0 = os.times()
+            stopped_early = _measure(sampler, eaters, plan)
+            sampler_cpu = sum(os.times()[:2]) - sum(cpu0[:2])
+            reports = eaters.stop()
+        # The machine is restored; now the (slow) perf script can run.
         profile = split_profile(recorder.script()) if recorder else None
-        device = dev.name
     vm_end = read_vmstat()
     first, last = sampler.samples[0].vmstat, sampler.samples[-1].vmstat
     # Reclaim outside the measured window (balloon inflation, prefill, teardown): with the
@@ -218,9 +219,9 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
             for start, dur in r.stalls:
                 timeline.slice(f"eater{r.index}", "stall", start - sampler.t0, dur)
     result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
-                     meta={"zram_device": device, "balloon_pages": balloon,
+                     meta={"zram_device": dev.name, "balloon_pages": balloon,
                            "prefill_seconds": prefill_seconds,
-                           "sampler_cpu_seconds": own_cpu,
+                           "sampler_cpu_seconds": sampler_cpu,
                            "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play, "kcompressd": kcompressd,
                            "wall_seconds": time.monotonic() - wall0})
