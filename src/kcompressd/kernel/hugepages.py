@@ -8,15 +8,10 @@ asked when memory is fragmented: the caller reads back what it got.
 
 from __future__ import annotations
 
-from kcompressd.kernel.meminfo import read_meminfo
 from kcompressd.kernel.restore import Restorer
 from kcompressd.kernel.sysctl import get_sysctl, set_sysctl
 
 NR_HUGEPAGES = "vm.nr_hugepages"
-
-
-def hugepage_size() -> int:
-    return read_meminfo()["Hugepagesize"]
 
 
 def inflate_balloon(restorer: Restorer, extra_pages: int) -> int:
