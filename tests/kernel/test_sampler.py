@@ -1,6 +1,11 @@
+import os
+import time
+
 import pytest
 
-from kcompressd.kernel.sampler import headroom
+from kcompressd.kernel import zram
+from kcompressd.kernel.sampler import Sampler, headroom
+from kcompressd.trace import Timeline
 
 GIB = 1 << 30
 
@@ -19,3 +24,20 @@ def test_headroom_uses_planned_ratio_for_a_small_pool() -> None:
     mi = {"MemAvailable": 0, "Active(anon)": GIB, "Inactive(anon)": 0}
     got = headroom(mi, 10 * GIB, {"orig_data_size": 4096, "mem_used_total": 4096}, 2.0)
     assert got == pytest.approx(GIB / 2)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")
+def test_ticks_fill_the_timeline_with_the_shared_counter_names() -> None:
+    timeline = Timeline()
+    sampler = Sampler(zram.existing_devices()[0], {"self": os.getpid()}, time.monotonic(), 2.0,
+                      timeline)
+    first = sampler.tick()
+    time.sleep(0.05)
+    second = sampler.tick()
+    assert second.t > first.t and second.cpu["self"] >= first.cpu["self"]
+    for name in ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
+                 "zram_mem_used_bytes", "headroom_bytes"):
+        assert len(timeline.counters[name]) == 2, name
+    # Rates need two samples.
+    assert len(timeline.counters["pgsteal_kswapd/s"]) == 1
+    assert len(timeline.counters["cpu_self"]) == 1

@@ -3,7 +3,9 @@
 Each tick reads /proc/vmstat, /proc/meminfo, /proc/zoneinfo watermarks, the CPU time of the
 reclaim threads (kswapdN, kcompressdN) and of the eaters, zram's mm_stat and the run's swap
 area. The first and last samples bound the measured window; the ticks in between give the
-timeline and the safety check.
+timeline and the safety check. Timeline counters: free_pages, wmark_min/low/high (pages),
+writeback_pages and zram_mem_used_bytes as the simulator names them, plus headroom_bytes,
+per-second rates of RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from dataclasses import dataclass
 from kcompressd.kernel.meminfo import read_meminfo
 from kcompressd.kernel.procstat import cpu_seconds
 from kcompressd.kernel.swap import swap_area
-from kcompressd.kernel.vmstat import read_vmstat, read_watermarks
+from kcompressd.kernel.vmstat import read_vmstat, read_watermarks, vmstat_delta
 from kcompressd.kernel.zram import ZramDevice
 from kcompressd.trace import Timeline
 
 INTERVAL = 0.1
 # Below this much zram memory the live ratio is too noisy to trust: use the planned one.
 _MIN_POOL_FOR_RATIO = 16 << 20
-RATE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pswpout", "pswpin")
+RATE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pswpout", "pswpin",
+                 "allocstall")
 
 
 @dataclass
@@ -82,11 +85,9 @@ class Sampler:
             return
         prev = self.samples[-1]
         dt = s.t - prev.t
+        delta = vmstat_delta(prev.vmstat, s.vmstat)
         for k in RATE_COUNTERS:
-            tl.counter(f"{k}/s", s.t, (s.vmstat.get(k, 0) - prev.vmstat.get(k, 0)) / dt)
-        stalls = sum(v for k, v in s.vmstat.items() if k.startswith("allocstall_"))
-        stalls -= sum(v for k, v in prev.vmstat.items() if k.startswith("allocstall_"))
-        tl.counter("allocstall/s", s.t, stalls / dt)
+            tl.counter(f"{k}/s", s.t, delta.get(k, 0) / dt)
         for name, secs in s.cpu.items():
             if name in prev.cpu:
                 tl.counter(f"cpu_{name}", s.t, (secs - prev.cpu[name]) / dt)
