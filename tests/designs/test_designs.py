@@ -61,7 +61,7 @@ def machine(design: str, **params: Any) -> Machine:
 
 def call(m: Machine, n: int, *, kswapd: bool = True, name: str = "kswapd-test",
          until: float = 1e-3) -> list[WriteOutcome]:
-    """Run design.swap_writepage for n isolated pages in a thread of its own."""
+    """Run the design's swap_writepage for n isolated pages in a thread of its own."""
     node = m.nodes[0]
     node.lru.isolate_inactive(n)
     node.isolated += n
@@ -70,7 +70,12 @@ def call(m: Machine, n: int, *, kswapd: bool = True, name: str = "kswapd-test",
     def body() -> Generator[tuple, Any, None]:
         sc = ScanControl(m.sim.current, node, kswapd=kswapd)
         sc.page_cost = m.costs.scan + m.costs.unmap
-        out.append((yield from m.design.swap_writepage(sc, node, n)))
+        d = m.design
+        if d.interleaves(sc):
+            out.append((yield from d.swap_writepage_interleaved(sc, node, n)))
+        else:
+            out.append(d.swap_writepage(sc, node, n))
+        yield from ()
 
     m.sim.spawn(name, body())
     m.sim.run(m.sim.now + until)

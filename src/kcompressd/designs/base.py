@@ -51,12 +51,13 @@ class Design:
         self.mm: MemorySystem | None = None
 
     def interleaves(self, sc: ScanControl) -> bool:
-        """Whether swap_writepage() runs this caller's per-page scan and unmap itself.
+        """Whether this caller's pages go through `swap_writepage_interleaved()`.
 
-        False: swap_writepage() only decides (it must not yield) and the caller's scan, unmap
-        and synchronous compression run as one work segment. True: swap_writepage() charges
-        `sc.page_cost` per page as it hands pages on, so it can interleave them with its own
-        work or block (queues shallower than a batch, blocking queues, devices).
+        False: `swap_writepage()` only decides, and the caller's scan, unmap and synchronous
+        compression run as one work segment. True: the generator runs the caller's per-page
+        scan and unmap itself (`sc.page_cost` per page, as it hands pages on), so it can
+        interleave them with its own work or block (queues shallower than a batch, blocking
+        queues, devices).
         """
         return False
 
@@ -69,14 +70,18 @@ class Design:
         """Create the design's threads (called once the nodes and kswapds exist)."""
         self.mm = mm
 
-    def swap_writepage(self, sc: ScanControl, node: Node, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
-        """Decide for n unmapped anon pages with swap slots (a generator: it may block).
+    def swap_writepage(self, sc: ScanControl, node: Node, n: int) -> WriteOutcome:
+        """Decide for n unmapped anon pages with swap slots, without running anything.
 
         Pages handed off must go through `mm.start_writeback(node, k)` when queued and
         `mm.end_writeback(node, k, draw)` once stored.
         """
         return WriteOutcome(n, 0)
+
+    def swap_writepage_interleaved(self, sc: ScanControl, node: Node, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
+        """The same for callers `interleaves()` accepts: a generator that may run or block."""
+        raise NotImplementedError
         yield  # pragma: no cover - makes this a generator
 
     def queue_depth(self) -> int:

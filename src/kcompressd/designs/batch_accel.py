@@ -47,8 +47,8 @@ class BatchAccel(Design):
     def interleaves(self, sc: Any) -> bool:
         return True
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
+    def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
         mm = self.mm
         th = sc.thread
         done: Draw | None = None

@@ -32,10 +32,8 @@ class KcompressdUnofficial(Design):
     def interleaves(self, sc: Any) -> bool:
         return sc.kswapd
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
-        if not sc.kswapd:
-            return WriteOutcome(n, 0)
+    def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
         worker = self.workers[node.id]
         yield from queue_or_write_oldest(self.mm, self.fifos[node.id],
                                          lambda: self.mm.sim.wake(worker), sc, node, n)

@@ -9,7 +9,6 @@ synchronously in kswapd. Direct reclaim always compresses in the caller. The kfi
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any, ClassVar
 
 from kcompressd.designs import register
@@ -31,8 +30,7 @@ class KcompressdV1(Design):
         self.workers = [mm.sim.spawn(f"kcompressd{i}", compress_worker(mm, f))
                         for i, f in enumerate(self.fifos)]
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
+    def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
         if not sc.kswapd:
             return WriteOutcome(n, 0)
         left = n
@@ -46,7 +44,6 @@ class KcompressdV1(Design):
                 if not left:
                     break
         return WriteOutcome(left, n - left)
-        yield  # pragma: no cover
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos)

@@ -8,7 +8,6 @@ without blocking. The worker `kcompressd<node>` drains the fifo, writing each fo
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any, ClassVar
 
 from kcompressd.designs import register
@@ -29,8 +28,7 @@ class KcompressdV2(Design):
         self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}", compress_worker(mm, f))
                         for nid, f in self.fifos.items()}
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
+    def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
         if not sc.kswapd:
             return WriteOutcome(n, 0)
         fifo = self.fifos[node.id]
@@ -39,7 +37,6 @@ class KcompressdV2(Design):
             fifo.put(self.mm, node, k, sc.thread.name)
             self.mm.sim.wake(self.workers[node.id])
         return WriteOutcome(n - k, k)
-        yield  # pragma: no cover
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos.values())

@@ -66,10 +66,8 @@ class ParallelSwapper(Design):
     def interleaves(self, sc: Any) -> bool:
         return sc.kswapd and self.max_workers > 0
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
-        if not sc.kswapd or not self.max_workers:
-            return WriteOutcome(n, 0)
+    def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
         q = self.queues[node.id]
         if q.holder is not None:
             # atomic_set(writer_is_waiting, 1); mutex_lock(): wait for the worker to drop it.

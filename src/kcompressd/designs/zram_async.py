@@ -50,8 +50,8 @@ class ZramAsync(Design):
     def interleaves(self, sc: Any) -> bool:
         return True
 
-    def swap_writepage(self, sc: Any, node: Any, n: int
-                       ) -> Generator[tuple, Any, WriteOutcome]:
+    def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
         mm = self.mm
         th = sc.thread
         yield (RUN, n * sc.page_cost)  # unmap the batch, then submit its writes

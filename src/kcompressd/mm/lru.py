@@ -90,7 +90,7 @@ class AnonLru:
     def isolate_inactive(self, nr: int) -> list[Run]:
         """isolate_lru_folios() on the inactive list."""
         out = _isolate(self.inactive, nr)
-        self.nr_inactive -= sum(r[0] for r in out)
+        self.nr_inactive -= out[0][0] if len(out) == 1 else sum(r[0] for r in out)
         return out
 
     def isolate_tail_run(self, nr: int) -> list[Run]:

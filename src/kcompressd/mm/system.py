@@ -59,7 +59,6 @@ class MemorySystem:
         self.stall_us: list[float] = []
         # Work at speed 1.0 per thread, split as the thread's profile would show it.
         self.cpu_split: dict[str, list[float]] = {}
-        self.stopped = False
         self.oom_victim: str | None = None
         self._open: dict[str, tuple[str, float]] = {}  # thread -> open slice (name, start)
 

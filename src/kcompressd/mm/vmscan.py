@@ -64,7 +64,7 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
             runs = lru.isolate_tail_run(BIG_SCAN)
         else:
             runs = lru.isolate_inactive(SWAP_CLUSTER_MAX)
-    taken = sum(r[0] for r in runs)
+    taken = runs[0][0] if len(runs) == 1 else sum(r[0] for r in runs)
     if not taken:
         mm.account_scan(th, cost)
         if cost + carried:
@@ -94,10 +94,8 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
         act_runs.append((write - got, 0))
         activate += write - got
         vm["swap_alloc_fail"] += write - got
-    if sc.kswapd:
-        vm["pgscan_kswapd"] += taken
-    else:
-        vm["pgscan_direct"] += taken
+    kswapd = sc.kswapd
+    vm["pgscan_kswapd" if kswapd else "pgscan_direct"] += taken
     vm["pgscan_anon"] += taken
     cost += taken * costs.scan + got * costs.unmap
     mm.account_scan(th, cost)
@@ -115,7 +113,9 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
             if cost > 1e-12:
                 yield (RUN, cost)
             cost = 0.0
-        sync, queued, done = yield from design.swap_writepage(sc, node, got)
+            sync, queued, done = yield from design.swap_writepage_interleaved(sc, node, got)
+        else:
+            sync, queued, done = design.swap_writepage(sc, node, got)
         if sync:
             d_sync = mm.sampler.draw(sync)
             cost += d_sync.cost
@@ -141,17 +141,16 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
             act_runs.append((done.n, 0))
     node.isolated -= taken - queued
     node.free += freed
-    for count, flags in keep_runs:
-        lru.add_inactive_head(count, flags)
-    for count, flags in act_runs:
-        lru.add_active_head(count, flags)
+    if keep_runs:
+        for count, flags in keep_runs:
+            lru.add_inactive_head(count, flags)
+    if act_runs:
+        for count, flags in act_runs:
+            lru.add_active_head(count, flags)
     if activate:
         vm["pgactivate"] += activate
     if freed:
-        if sc.kswapd:
-            vm["pgsteal_kswapd"] += freed
-        else:
-            vm["pgsteal_direct"] += freed
+        vm["pgsteal_kswapd" if kswapd else "pgsteal_direct"] += freed
         vm["pgsteal_anon"] += freed
         node.kswapd_failures = 0
     sc.nr_reclaimed += freed

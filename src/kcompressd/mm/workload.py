@@ -43,7 +43,7 @@ def memory_eater(mm: MemorySystem, zonelist: Sequence[Node], pages: int, touch_c
             yield (RUN, pending)
     except OutOfMemory:
         mm.oom_victim = th.name
-        mm.stopped = True
+        mm.sim.stop()
         return
     on_done(th.name)
 

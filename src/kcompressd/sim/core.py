@@ -115,27 +115,33 @@ class Sim:
         self.min_vruntime = 0.0
         self.context_switches = 0
         self.current: Thread | None = None  # the thread whose body is executing
+        self._stop = False
 
     # -- events ------------------------------------------------------------------------------
     def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (t, self._seq, fn, arg))
 
-    def run(self, until: float, stop: Callable[[], bool] | None = None) -> None:
-        """Process events up to time `until` (or until `stop()` turns true)."""
+    def run(self, until: float) -> None:
+        """Process events up to time `until`, or until `stop()` is called."""
         heap = self._heap
         pop = heapq.heappop
         n = 0
+        self._stop = False
         while heap and heap[0][0] <= until:
             t, _, fn, arg = pop(heap)
             self.now = t
             fn(arg)
             n += 1
-            if stop is not None and stop():
+            if self._stop:
                 break
         else:
             self.now = until
         self.events += n
+
+    def stop(self) -> None:
+        """End `run()` after the current event (the simulation's work is done)."""
+        self._stop = True
 
     # -- threads -----------------------------------------------------------------------------
     def spawn(self, name: str, body: ThreadBody, *, weight: float = 1.0) -> Thread:

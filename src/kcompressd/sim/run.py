@@ -164,6 +164,8 @@ def _start_workload(m: Machine) -> None:
 
     def done(name: str) -> None:
         m.finished[name] = sim.now
+        if len(m.finished) == wl["threads"]:
+            sim.stop()  # a finite workload is over
 
     def start(_: Any) -> None:
         for i in range(wl["threads"]):
@@ -206,11 +208,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
 
     sim.call_at(min(run_cfg["warmup_s"], end), begin_measuring)
     finite = wl["alloc_mb"] > 0
-
-    def stop() -> bool:
-        return mm.stopped or (finite and len(m.finished) == wl["threads"])
-
-    sim.run(end, stop)
+    sim.run(end)
     t_end = sim.now
     if tl is not None:
         _sample_counters(sim, mm, tl)
