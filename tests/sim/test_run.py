@@ -71,6 +71,13 @@ def test_v2_one_producer_per_node_fifo() -> None:
         0: {"kswapd0"}, 1: {"kswapd1"}}
 
 
+def test_v1_on_two_nodes_warns_of_two_producers() -> None:
+    r = simulate(load_scenario("server-numa", ["run.warmup_s=0.1"]), design="kcompressd-v1",
+                 duration=0.3).result
+    assert any("kswapd0, kswapd1" in w for w in r["meta"]["warnings"])
+    assert run("kcompressd-v1").result["meta"]["warnings"] == []
+
+
 def test_zram_async_takes_direct_reclaim_writes_too() -> None:
     r = run("zram-async").result
     split = r["meta"]["cpu_split"]

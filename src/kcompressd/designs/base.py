@@ -88,6 +88,10 @@ class Design:
         """Pages waiting in the design's queues (timeline counter)."""
         return 0
 
+    def warnings(self) -> list[str]:
+        """Conditions the real design would not survive, seen during the run (for meta)."""
+        return []
+
 
 class PageFifo:
     """A kfifo of pages as runs of [node, count]: FIFO order kept, no per-page objects."""

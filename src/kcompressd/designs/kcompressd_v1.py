@@ -47,3 +47,10 @@ class KcompressdV1(Design):
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos)
+
+    def warnings(self) -> list[str]:
+        producers = sorted(set().union(*(f.producers for f in self.fifos)))
+        if len(producers) > 1:
+            return [f"kcompressd-v1: {len(producers)} kswapds ({', '.join(producers)}) fed the "
+                    "lock-free kfifos, which are only correct with a single producer"]
+        return []

@@ -256,6 +256,7 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "cpu_split": split,
         "free_pages_end": sum(n.free for n in mm.nodes),
         "nr_writeback_end": sum(n.writeback for n in mm.nodes),
+        "warnings": m.design.warnings(),
     }
     return make_result(source="simulator", vmstat=vmstat, measured_seconds=measured, cpu=cpu,
                        latency_us=mm.stall_us, zram=zram, workload=workload, scenario=cfg,
