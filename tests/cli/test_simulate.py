@@ -39,6 +39,22 @@ def test_set_reaches_the_scenario() -> None:
     assert doc["scenario"]["workload"]["threads"] == 2
 
 
+def test_design_params_apply_to_the_chosen_design() -> None:
+    """design.threads with --design kcompressd-v1 is v1's thread count, although the
+    scenario file's own design (none) has no such parameter."""
+    doc = run_json("--design", "kcompressd-v1", "--set", "design.threads=2")
+    assert doc["scenario"]["design"]["threads"] == 2
+    assert {t for t in doc["cpu"] if t.startswith("kcompressd")} == {"kcompressd0", "kcompressd1"}
+
+
+def test_compare_takes_per_design_params() -> None:
+    doc = run_json("--compare", "none,kcompressd-v1", "--set", "design.kcompressd-v1.threads=3")
+    v1 = doc["results"]["kcompressd-v1"]
+    assert {t for t in v1["cpu"] if t.startswith("kcompressd")} == {
+        "kcompressd0", "kcompressd1", "kcompressd2"}
+    assert not any(t.startswith("kcompressd") for t in doc["results"]["none"]["cpu"])
+
+
 def test_compare_ratios_are_against_the_first_design() -> None:
     doc = run_json("--compare", "kcompressd-v1,none")
     assert doc["designs"] == ["kcompressd-v1", "none"] == list(doc["results"])
@@ -111,7 +127,7 @@ def test_compare_writes_one_trace_and_plot_per_design(tmp_path: Path) -> None:
         (["--design", "none", "--compare", "none"], ["--compare"]),
         (["--set", "machine.bogus=1"], ["machine.bogus"]),
         (["--set", "workload.threads=-1"], ["workload.threads"]),
-        (["--set", "design.bogus=1", "--design", "kcompressd-v1"], ["design.bogus"]),
+        (["--set", "design.bogus=1", "--design", "kcompressd-v1"], ["design.bogus", "threads"]),
         (["no-such-scenario"], ["no-such-scenario"]),
         (["--duration", "0"], ["--duration"]),
         (["--seed", "-1"], ["--seed"]),

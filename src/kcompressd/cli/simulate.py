@@ -96,7 +96,9 @@ def simulate_cmd(
     design: Annotated[str | None, typer.Option("--design", "-d",
                                                help="Run this one design.")] = None,
     sets: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="KEY=VALUE", help="Override a scenario field (dotted key); repeatable."),
+        "--set", metavar="KEY=VALUE",
+        help="Override a scenario field (dotted key), repeatable; design.PARAM for --design's "
+             "parameters, design.NAME.PARAM for one design of a comparison."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same result.")] = 0,
     duration: Annotated[float | None, typer.Option(
@@ -132,7 +134,10 @@ def simulate_cmd(
         check_figure_path(p)
     if trace is not None and plot is not None and trace.resolve() == plot.resolve():
         raise KcompressdError(f"{trace}: --trace and --plot name the same file")
-    sc = load_scenario(scenario, sets or ())
+    # With --design, design.* overrides are that design's parameters: name it first so the
+    # scenario checks them against it, not against the scenario file's own design.
+    overrides = [f"design.name={design.strip()}"] if design is not None else []
+    sc = load_scenario(scenario, [*overrides, *(sets or ())])
 
     runs: dict[str, Any] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
