@@ -49,34 +49,30 @@ class BatchAccel(Design):
 
     def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
                                    ) -> Generator[tuple, Any, WriteOutcome]:
-        """Unmap a batch, submit it, poll until the engines are done; then the next batch.
+        """Per sub-batch: unmap it, submit it, poll until the engines are done.
 
-        The caller never leaves its CPU meanwhile, so the whole sequence is one busy segment
-        of the wall time it takes (the engines' queue decides when each batch completes).
+        The caller never leaves its CPU meanwhile, so each sub-batch is one busy segment of
+        the wall time it takes; its pages take the engines in the order callers submit.
         """
         mm = self.mm
         th = sc.thread
-        speed = th.cpu.speed
         free_at = self.free_at
         done: Draw | None = None
-        now = t = mm.sim.now
-        unmap = 0.0
         left = n
         size = int(self.p["batch"])
         while left:
             k = min(size, left)
             left -= k
             d = mm.sampler.draw(k)
-            t += k * (sc.page_cost + SUBMIT) / speed
-            unmap += k * sc.page_cost
-            finish = t
+            speed = th.cpu.speed
+            now = mm.sim.now
+            t = finish = now + k * (sc.page_cost + SUBMIT) / speed
             for _ in range(k - d.same):  # same-filled pages never reach the device
                 start = max(t, heapq.heappop(free_at))
                 heapq.heappush(free_at, start + self.page_time)
                 finish = max(finish, start + self.page_time)
-            t = finish
+            # Submission and polling count as compression in the caller's profile.
+            mm.account_compress(th, (finish - now) * speed - k * sc.page_cost)
+            yield (SPIN, finish - now)
             done = _merge(done, Draw(d.n, 0.0, d.same, d.huge, d.compr_bytes, d.zs_pages))
-        # Submission and polling count as compression in the caller's profile.
-        mm.account_compress(th, (t - now) * speed - unmap)
-        yield (SPIN, t - now)
         return WriteOutcome(0, 0, done)
