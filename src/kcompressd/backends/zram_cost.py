@@ -219,9 +219,14 @@ def corpus_measurements(spec: str, codec: str, max_pages: int) -> Any:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".measure-", suffix=".npz", dir=path.parent)
+    except OSError:
+        return m  # an unwritable cache only costs a new measurement next time
+    try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **{name: getattr(m, name) for name in fields})
         os.replace(tmp, path)
     except OSError:
-        pass  # an unwritable cache only costs a new measurement next time
+        pass
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return m

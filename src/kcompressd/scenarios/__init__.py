@@ -188,11 +188,10 @@ def _resolve_design(raw: Any) -> dict[str, Any]:
     if not isinstance(name, str):
         raise KcompressdError(f"design.name: expected a string, got {name!r}")
     design_class(name)
-    out: dict[str, Any] = {"name": name}
     generic = {k: v for k, v in raw.items() if k != "name" and not isinstance(v, dict)}
-    out.update(check_params(name, generic) if generic else {})
+    checked = check_params(name, generic)
     # Only the keys given are kept; defaults are filled in when a design runs.
-    out = {"name": name, **{k: out[k] for k in generic}}
+    out: dict[str, Any] = {"name": name, **{k: checked[k] for k in generic}}
     for other, params in raw.items():
         if isinstance(params, dict):
             design_class(other)
