@@ -18,6 +18,11 @@ of a speed-1.0 CPU, of which
   only reference is the young PTE of its fault (FOLIOREF_KEEP) and reclaims it the next time,
   hence SCANS_PER_STEAL.
 
+"kswapd alone" is read as kswapd's own reclaim: the calibration pins pgsteal_kswapd (with
+kswapd saturated), not pgsteal_anon, which also counts what the allocating threads reclaim
+directly; how much that adds depends on how fast the workload allocates (`workload.touch_us`,
+an estimate, not a fact of the thread).
+
 Every other outcome (rates with other designs, stalls, CPU of other threads) comes out of the
 mechanics with these costs.
 """
