@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kcompressd.backends.kernel_lz4 import kernel_lz4_available, kernel_lz4_compressor
 from kcompressd.cli import app
 from kcompressd.codecs import get_codec
+from kcompressd.codecs.lz4_kernel import kernel_lz4_available, kernel_lz4_compressor
 from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import synth_pages
 

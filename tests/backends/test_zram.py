@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from kcompressd.backends.zram import Zram, page_compressor, replay
+from kcompressd.backends.zram import Zram, replay
 from kcompressd.backends.zram_stats import parse_stat
+from kcompressd.codecs import get_codec
 from kcompressd.errors import KcompressdError
 
 PAGE = 4096
@@ -65,7 +66,7 @@ def test_compressed_page_size_is_the_codec_length() -> None:
     z = Zram(4 * PAGE)
     page = _page("text", 3)
     z.write_page(0, page)
-    assert z.mm_stat()["compr_data_size"] == len(page_compressor("lz4")(page))
+    assert z.mm_stat()["compr_data_size"] == len(get_codec("lz4").compress(page))
     assert z.read_page(0) == page
 
 
@@ -165,7 +166,7 @@ class ZramMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.zram = Zram(self.SLOTS * PAGE, chain_size=4)
-        self.compress = page_compressor("lz4")
+        self.compress = get_codec("lz4").compress
         self.stored: dict[int, bytes] = {}
         self.failed = 0
         self.discards = 0

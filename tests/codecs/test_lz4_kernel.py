@@ -4,7 +4,7 @@ import struct
 import lz4.block
 import pytest
 
-from kcompressd.backends.kernel_lz4 import kernel_lz4_available, kernel_lz4_compressor
+from kcompressd.codecs.lz4_kernel import kernel_lz4_available, kernel_lz4_compressor
 
 pytestmark = pytest.mark.skipif(not kernel_lz4_available(), reason="no C compiler")
 

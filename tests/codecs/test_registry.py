@@ -22,12 +22,14 @@ def test_compressible_page_shrinks_and_random_does_not() -> None:
 
 
 def test_lz4_is_the_kernels_raw_block_format() -> None:
-    # No size prefix: the kernel stores the bare LZ4 block.
+    # No size prefix: the kernel stores the bare LZ4 block, which any LZ4 decoder reads.
     import lz4.block
 
     page = PAGES[1]
     blob = get_codec("lz4").compress(page)
-    assert lz4.block.compress(page) == len(page).to_bytes(4, "little") + blob
+    assert lz4.block.decompress(blob, uncompressed_size=len(page)) == page
+    with pytest.raises(lz4.block.LZ4BlockError):
+        lz4.block.decompress(blob)  # no 4-byte length header in front
 
 
 def test_unknown_codec_lists_available() -> None:

@@ -4,7 +4,7 @@ Follows Linux 6.18: a write compresses first, allocates the new object, checks t
 limit, and only then frees what the slot held (zram_write_page() since "zram: fix slot write
 race condition", September 2025; the 6.14-era code freed the slot first), so a write refused
 for the limit leaves the slot's old contents intact. lz4 pages are compressed with the kernel's
-own match finder (kernel_lz4), so sizes, classes and huge pages are the kernel's to the byte.
+own match finder (codecs.lz4_kernel), so sizes, classes and huge pages are the kernel's to the byte.
 Reads return the stored bytes (decompressed), so the model is checked against the pages written.
 """
 
@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import errno
 import mmap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kcompressd import PAGE_SIZE
-from kcompressd.backends.kernel_lz4 import (
-    kernel_lz4_available,
-    kernel_lz4_compress_pages,
-    kernel_lz4_compressor,
-)
 from kcompressd.backends.size_classes import DEFAULT_CHAIN_SIZE
 from kcompressd.backends.zram_stats import (
     IO_STAT_FIELDS,
@@ -30,18 +25,11 @@ from kcompressd.backends.zram_stats import (
 )
 from kcompressd.backends.zsmalloc import ZsPool
 from kcompressd.codecs import get_codec
+from kcompressd.codecs.lz4_kernel import kernel_lz4_available, kernel_lz4_compress_pages
 
 # enum zram_pageflags (the two that change accounting).
 ZRAM_SAME = 1
 ZRAM_HUGE = 2
-
-
-def page_compressor(algorithm: str) -> Callable[[bytes], bytes]:
-    """The compressor whose output lengths are the kernel's: for lz4 the kernel's own match
-    finder (kernel_lz4), which liblz4 no longer reproduces; otherwise the codec registry's."""
-    if algorithm == "lz4" and kernel_lz4_available():
-        return kernel_lz4_compressor()
-    return get_codec(algorithm).compress
 
 
 class Zram:
@@ -53,7 +41,7 @@ class Zram:
             raise ValueError(f"disksize {disksize} is smaller than one page")
         codec = get_codec(algorithm)
         self.algorithm = algorithm
-        self._compress = page_compressor(algorithm)
+        self._compress = codec.compress
         self._compress_pages = (kernel_lz4_compress_pages
                                 if algorithm == "lz4" and kernel_lz4_available() else None)
         self._decompress = codec.decompress

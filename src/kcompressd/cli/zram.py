@@ -12,12 +12,12 @@ import typer
 from rich.table import Table
 
 from kcompressd import PAGE_SIZE
-from kcompressd.backends.kernel_lz4 import kernel_lz4_available
 from kcompressd.backends.size_classes import MAX_CHAIN_SIZE, MIN_CHAIN_SIZE
 from kcompressd.backends.zram import ReplayStage, replay
 from kcompressd.backends.zram_stats import IO_STAT_FIELDS, MM_STAT_FIELDS
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.codecs import get_codec
+from kcompressd.codecs.lz4_kernel import kernel_lz4_available
 from kcompressd.corpus.builtin import builtin_corpus
 from kcompressd.corpus.io import read_corpus_bytes
 from kcompressd.errors import KcompressdError

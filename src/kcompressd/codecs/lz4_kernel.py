@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kcompressd import PAGE_SIZE
+from kcompressd.cache import cache_dir
 
 _SOURCE = r"""
 #include <stdint.h>
@@ -165,16 +166,11 @@ long kc_lz4_compress_pages(const uint8_t *src, int npages, uint8_t *dst, int32_t
 _BOUND = PAGE_SIZE + PAGE_SIZE // 255 + 16
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kcompressd"
-
-
 @cache
 def _library() -> ctypes.CDLL | None:
     """Build (once per source version) and load the shared object; None without a compiler."""
     digest = hashlib.sha256(_SOURCE.encode()).hexdigest()[:16]
-    target = _cache_dir() / f"kernel_lz4-{digest}.so"
+    target = cache_dir() / f"kernel_lz4-{digest}.so"
     if not target.exists():
         cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
         if cc is None:

@@ -10,23 +10,15 @@ file and the last rename wins with identical bytes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from kcompressd.cache import cache_dir
 from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import GENERATOR_VERSION, get_profile, synth_pages
 from kcompressd.errors import KcompressdError
 
 BUILTIN_PAGES = 2048  # 8 MiB: enough for stable ratios, about a second to generate
 BUILTIN_SEED = 0
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("KCOMPRESSD_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "kcompressd"
 
 
 def builtin_corpus(profile: str = "phone") -> Path:
