@@ -116,6 +116,11 @@ def test_unofficial_at_depth_writes_the_oldest_queued_itself() -> None:
     m.mm.check()
 
 
+def test_unofficial_depth_zero_disables_offload() -> None:
+    m = machine("kcompressd-unofficial", depth=0)
+    assert call(m, 32) == [WriteOutcome(32, 0)]
+
+
 def test_parallel_swapper_kswapd_waits_for_the_mutex(monkeypatch: pytest.MonkeyPatch) -> None:
     from kcompressd.designs import parallel_swapper
 

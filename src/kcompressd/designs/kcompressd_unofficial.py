@@ -21,7 +21,7 @@ class KcompressdUnofficial(Design):
     name = "kcompressd-unofficial"
     summary = "v2 with vm.kcompressd depth; at depth kswapd writes the oldest queued itself"
     params: ClassVar[dict[str, Param]] = {
-        "depth": Param(24, "vm.kcompressd: queue depth in folios (1..256)", 1, 256),
+        "depth": Param(24, "vm.kcompressd: queue depth in folios (0 disables)", 0, 256),
     }
     def attach(self, mm: Any) -> None:
         super().attach(mm)
@@ -30,7 +30,7 @@ class KcompressdUnofficial(Design):
                         for nid, f in self.fifos.items()}
 
     def interleaves(self, sc: Any) -> bool:
-        return sc.kswapd
+        return sc.kswapd and self.p["depth"] > 0
 
     def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
                                    ) -> Generator[tuple, Any, WriteOutcome]:
