@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from kcompressd.designs import list_designs
 from kcompressd.errors import KcompressdError
 from kcompressd.scenarios import load_scenario
 from kcompressd.sim.run import build, simulate
@@ -138,3 +141,15 @@ def test_big_memory_is_not_one_object_per_page() -> None:
     runs = sum(len(n.lru.inactive) + len(n.lru.active) for n in m.nodes)
     assert runs < 200_000  # runs of pages, not 16 M page objects
     m.mm.check()
+
+
+@pytest.mark.parametrize("design", [n for n, _ in list_designs()])
+@pytest.mark.parametrize("scenario", ["server-numa", "phone-many-writers"])
+def test_every_design_runs_and_conserves_pages(design: str, scenario: str) -> None:
+    sc = load_scenario(scenario, ["run.warmup_s=0.05"])
+    r = simulate(sc, design=design, duration=0.2)  # conservation is checked inside
+    json.dumps(r.result)
+    v = r.result["vmstat"]
+    assert v["pgsteal_anon"] == v["pgsteal_kswapd"] + v["pgsteal_direct"] > 0
+    assert v["pgscan_anon"] >= v["pgsteal_anon"]
+    assert all(x >= 0 for x in v.values())
