@@ -94,9 +94,9 @@ def test_merge_intervals_joins_overlaps_and_small_gaps() -> None:
 
 
 def test_threads_in_kernel_order() -> None:
-    names = ["eater1", "kswapd10", "kcompressd0", "eater0", "kswapd1", "kswapd0"]
+    names = ["eater1", "kswapd10", "kcompressd0", "eater0", "kswapd1", "kswapd0:1", "kswapd0"]
     assert sorted(names, key=thread_sort_key) == [
-        "kswapd0", "kswapd1", "kswapd10", "kcompressd0", "eater0", "eater1"]
+        "kswapd0", "kswapd0:1", "kswapd1", "kswapd10", "kcompressd0", "eater0", "eater1"]
 
 
 def test_free_pages_axis_zooms_on_the_watermarks() -> None:

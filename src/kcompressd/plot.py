@@ -44,13 +44,15 @@ _ZOOM = 4
 _LANE_ORDER = ("kswapd", "kcompressd")
 
 
-def thread_sort_key(name: str) -> tuple[int, str, int]:
-    """Reclaim threads first, then the rest; kswapd0 < kswapd1 < kswapd10 (kernel order)."""
-    m = re.fullmatch(r"(.*?)(\d*)", name)
+def thread_sort_key(name: str) -> tuple[int, str, tuple[int, ...]]:
+    """Reclaim threads first, then the rest, in kernel order: kswapd0 < kswapd0:1 < kswapd1
+    < kswapd10. The middle element is the thread's family (kswapd, kcompressd, eater)."""
+    m = re.match(r"\D*", name)
     assert m is not None
-    prefix, num = m.group(1), int(m.group(2) or -1)
+    prefix = m.group(0)
+    nums = tuple(int(n) for n in re.findall(r"\d+", name[len(prefix):]))
     rank = _LANE_ORDER.index(prefix) if prefix in _LANE_ORDER else len(_LANE_ORDER)
-    return rank, prefix, num
+    return rank, prefix, nums
 
 
 def merge_intervals(starts: np.ndarray, ends: np.ndarray, gap: float) -> np.ndarray:

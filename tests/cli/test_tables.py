@@ -3,7 +3,14 @@ from typing import Any
 
 from rich.console import Console
 
-from kcompressd.cli.tables import comparison_table, cpu_rows, fmt, ratios, result_table
+from kcompressd.cli.tables import (
+    comparison_table,
+    comparison_tables,
+    cpu_rows,
+    fmt,
+    ratios,
+    result_table,
+)
 from kcompressd.result import make_result
 
 
@@ -87,3 +94,15 @@ def test_comparison_cpu_is_utilisation_of_each_measured_span() -> None:
     kswapd = next(line for line in text.splitlines() if "kswapd0 cpu %" in line)
     assert kswapd.split("│")[2].strip() == "30"
     assert "60 \N{MULTIPLICATION SIGN}2.00" in kswapd
+
+
+def test_wide_comparisons_split_into_tables_that_fit_each_with_the_baseline() -> None:
+    docs = {"none": result(1000, 0, [])}
+    docs.update({f"design-number-{i}": result(1000 + i, 4, [5.0]) for i in range(7)})
+    tables = comparison_tables(docs, "", width=80)
+    assert len(tables) > 1
+    headers = [[c.header for c in t.columns[1:]] for t in tables]
+    assert all(h[0] == "none" for h in headers)
+    assert [d for h in headers for d in h[1:]] == list(docs)[1:]  # each once, in order
+    console = Console(width=10_000, file=io.StringIO())
+    assert all(console.measure(t).maximum <= 80 for t in tables)

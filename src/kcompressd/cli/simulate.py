@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kcompressd.cli.output import emit_json, stderr, stdout
-from kcompressd.cli.tables import comparison_table, ratios, result_table
+from kcompressd.cli.tables import comparison_tables, ratios, result_table
 from kcompressd.errors import KcompressdError
 
 DEFAULT_SCENARIO = "phone-memeater"
@@ -178,8 +178,9 @@ def simulate_cmd(
                    "baseline": designs[0], "results": results,
                    "ratios": {d: ratios(first, results[d]) for d in designs[1:]}})
     else:
-        stdout.print(comparison_table(results, f"{sc.name} · seed {seed} · "
-                                               f"ratios to {designs[0]}"))
+        for table in comparison_tables(results, f"{sc.name} · seed {seed} · ratios to "
+                                                f"{designs[0]}", stdout.width):
+            stdout.print(table)
 
 
 def _listing(kind: str, rows: list[tuple[str, str]], json_out: bool) -> None:

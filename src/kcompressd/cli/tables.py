@@ -6,10 +6,12 @@ extras (meta.cpu_split) are shown when a producer supplies them.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -136,8 +138,9 @@ def _rows(docs: Sequence[Mapping[str, Any]]) -> list[list[Row]]:
                 for label, values in seconds]
     splits = [d.get("meta", {}).get("cpu_split", {}) for d in docs]
     for name in sorted({n for s in splits for n in s}, key=thread_sort_key):
-        rows.append((f"{name} compress share", [s.get(name, {}).get("compress_share")
-                                                for s in splits], _percent))
+        shares = [s.get(name, {}).get("compress_share") for s in splits]
+        if any(v is not None and v < 1.0 for v in shares):  # not a pure compressor
+            rows.append((f"{name} compress share", shares, _percent))
     sections.append(rows)
 
     stalls = moved(get("latency", "count"))
@@ -212,3 +215,25 @@ def comparison_table(results: Mapping[str, Mapping[str, Any]], title: str = "") 
             table.add_row(label, *cells)
         table.add_section()
     return table
+
+
+def comparison_tables(results: Mapping[str, Mapping[str, Any]], title: str,
+                      width: int) -> list[Table]:
+    """The comparison cut into tables that fit `width` columns of text, each repeating the
+    first result (the one ratios refer to): eight designs stay readable on a terminal."""
+    console = Console(width=10_000, file=io.StringIO())
+    labels = list(results)
+    first, rest = labels[0], labels[1:]
+
+    def build(chunk: list[str]) -> Table:
+        return comparison_table({k: results[k] for k in (first, *chunk)}, title)
+
+    tables: list[Table] = []
+    chunk: list[str] = []
+    for label in rest:
+        if chunk and console.measure(build([*chunk, label])).maximum > width:
+            tables.append(build(chunk))
+            chunk = []
+        chunk.append(label)
+    tables.append(build(chunk))
+    return tables
