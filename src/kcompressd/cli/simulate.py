@@ -141,7 +141,7 @@ def simulate_cmd(
 
     runs: dict[str, Any] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=stderr, transient=True) as progress:
+                  console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         for i, d in enumerate(designs, 1):
             task = progress.add_task(f"simulating {sc.name} with {d} ({i}/{len(designs)})")
             runs[d] = simulate(sc, design=d, seed=seed, duration=duration,
@@ -151,8 +151,8 @@ def simulate_cmd(
             stderr.print(f"{d}: {meta.get('simulated_seconds', 0):.3g} simulated s in "
                          f"{meta.get('wall_seconds', 0):.3g} wall s", highlight=False)
             if not meta.get("measured_seconds"):
-                stderr.print(f"[yellow]warning:[/] {d}: nothing measured: the run ended within "
-                             "its warm-up (lower run.warmup_s or raise --duration)")
+                stderr.print(f"[yellow]warning:[/] {d}: nothing measured, the run ended in its "
+                             "warm-up (run.warmup_s)", highlight=False)
 
     writers: list[tuple[Path, Callable[[], None]]] = []
     for d, p in traces.items():
