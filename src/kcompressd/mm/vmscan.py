@@ -20,9 +20,10 @@ from kcompressd.mm.system import MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, MemorySy
 from kcompressd.sim.core import RUN, SLEEP, WAIT
 
 DEF_PRIORITY = 12
-# A batch that writes nothing (folios kept, activated or already clean) does not end a work
-# segment of its own: its cost is carried into the reclaimer's next segment, up to this much
-# work, which halves the events of a touch-once workload without moving time by more than that.
+# A batch that compresses nothing in the caller (folios kept, activated, already clean, or all
+# handed to a design's queue) does not end a work segment of its own: its cost is carried into
+# the reclaimer's next segment, up to this much work, which halves the events of a touch-once
+# workload without moving anything in time by more than that.
 DEFER_LIMIT = 50e-6
 # Folios that need no writing (kept, activated, or clean and freed by kswapd) are processed up
 # to this many at a time when the tail run is all of one such state: the kernel loops over
@@ -120,7 +121,7 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
             d_sync = mm.sampler.draw(sync)
             cost += d_sync.cost
             mm.account_compress(th, d_sync.cost)
-    if got or cost > DEFER_LIMIT:
+    if sync or done is not None or cost > DEFER_LIMIT:
         if cost:
             yield (RUN, cost)
     else:
