@@ -72,6 +72,7 @@ def test_fmt() -> None:
     assert fmt(1234567) == "1,234,567"
     assert fmt(300000.4) == "300,000"
     assert fmt(0.0123456) == "0.01235"
+    assert fmt(999.99) == "1,000"
     assert fmt("[x]") == "\\[x]"  # rich markup escaped
 
 

@@ -58,7 +58,7 @@ def fmt(v: Any) -> str:
         return escape(str(v))
     if isinstance(v, int) or (abs(v) >= 1000 and float(v).is_integer()):
         return f"{int(v):,}"
-    if abs(v) >= 1000:
+    if abs(v) >= 999.5:  # what .4g would print as 1000
         return f"{v:,.0f}"
     return f"{v:.4g}"
 
