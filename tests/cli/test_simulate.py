@@ -34,6 +34,16 @@ def test_one_design_prints_one_result() -> None:
     assert doc["vmstat"]["pgsteal_anon"] > 0  # the eater drove reclaim
 
 
+def test_json_stdout_is_one_document_from_the_console_script() -> None:
+    """End to end through `python -m kcompressd`: progress and notes go to stderr only."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kcompressd", "simulate", *DURATION, "--json"],
+        capture_output=True, text=True, timeout=300, check=True)
+    doc = json.loads(proc.stdout)
+    assert doc["designs"] == list(DEFAULT_COMPARE)
+    assert all(d in proc.stderr for d in DEFAULT_COMPARE)  # one progress line per design
+
+
 def test_set_reaches_the_scenario() -> None:
     doc = run_json("--design", "none", "--set", "workload.threads=2")
     assert doc["scenario"]["workload"]["threads"] == 2
