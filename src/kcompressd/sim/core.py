@@ -61,10 +61,6 @@ class Thread:
         self._seg_speedless = False
 
     @property
-    def running(self) -> bool:
-        return self.state == _RUNNING
-
-    @property
     def sleeping(self) -> bool:
         return self.state == _SLEEPING
 
@@ -332,7 +328,3 @@ class Sim:
             while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
                 i += 1
             idle.insert(i, cpu)
-
-    @property
-    def runnable(self) -> int:
-        return len(self._rq)
