@@ -153,3 +153,14 @@ def test_every_design_runs_and_conserves_pages(design: str, scenario: str) -> No
     assert v["pgsteal_anon"] == v["pgsteal_kswapd"] + v["pgsteal_direct"] > 0
     assert v["pgscan_anon"] >= v["pgsteal_anon"]
     assert all(x >= 0 for x in v.values())
+
+
+def test_busy_phone_offload_threads_compete_for_cpu() -> None:
+    sc = load_scenario("busy-phone", ["run.warmup_s=1.0"])
+    r = simulate(sc, design="kcompressd-v2", duration=1.5).result
+    cpu, m = r["cpu"], r["meta"]["measured_seconds"]
+    assert r["vmstat"]["pgsteal_kswapd"] > 0
+    busy = ["kswapd0", "kcompressd0", "eater0"] + [f"hog{i}" for i in range(8)]
+    assert sum(cpu[t] for t in busy) == pytest.approx(8 * m, rel=0.02)  # all 8 CPUs full
+    assert cpu["kswapd0"] < 0.95 * m and cpu["kcompressd0"] < 0.95 * m
+    assert min(cpu[f"hog{i}"] for i in range(8)) > 0.5 * m
