@@ -233,8 +233,7 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any
 
     Priorities DEF_PRIORITY..0 each scan up to inactive >> priority pages; the call stops as
     soon as SWAP_CLUSTER_MAX pages are freed. With no progress at the end a direct reclaimer
-    is throttled for a jiffy (consider_reclaim_throttle, VMSCAN_THROTTLE_NOPROGRESS) when
-    pages are under writeback.
+    is throttled for a jiffy (VMSCAN_THROTTLE_NOPROGRESS) when writeback dominates.
     """
     mm.vm["allocstall"] += 1
     th = sc.thread
@@ -249,17 +248,19 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any
             before = sc.nr_scanned
             yield from shrink_batch(mm, sc)
             step = sc.nr_scanned - before
-            if not step:
+            if not step:  # only pages under writeback are left to scan
                 if node.writeback:
                     yield from reclaim_throttle(mm, sc, "writeback")
-                    break
                 break
             scanned += step
         if sc.nr_reclaimed >= goal:
             break
     yield from flush_pending(sc)
     progress = sc.nr_reclaimed - first
-    if not progress and node.writeback:
+    # consider_reclaim_throttle() / skip_throttle_noprogress(): only while kswapd still works
+    # and pages under writeback exceed half of what is reclaimable.
+    if (not progress and node.kswapd_failures < MAX_RECLAIM_RETRIES
+            and 2 * node.writeback > node.lru.pages):
         yield from reclaim_throttle(mm, sc, "noprogress")
     mm.slice_end(th)
     return progress
