@@ -66,7 +66,7 @@ def alloc_pages(mm: MemorySystem, zonelist: Sequence[Node], n: int, flags: int =
     no_progress = 0
     while True:
         yield from throttle_direct_reclaim(mm, sc)
-        progress = yield from try_to_free_pages(mm, sc)
+        progress = yield from try_to_free_pages(mm, sc, zonelist)
         node = get_page_from_freelist(zonelist, n, "min")
         if node is not None:
             if mm.measuring:

@@ -11,7 +11,7 @@ list, which is when it throttles (`reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)`)
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from kcompressd.mm.lru import CLEAN, HOT, REF, YOUNG
@@ -228,33 +228,39 @@ def balance_pgdat(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, No
             return
 
 
-def try_to_free_pages(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int]:
+def try_to_free_pages(mm: MemorySystem, sc: ScanControl, zonelist: Sequence[Node]
+                      ) -> Generator[tuple, Any, int]:
     """do_try_to_free_pages(): reclaim SWAP_CLUSTER_MAX pages in the caller's context.
 
-    Priorities DEF_PRIORITY..0 each scan up to inactive >> priority pages; the call stops as
-    soon as SWAP_CLUSTER_MAX pages are freed. With no progress at the end a direct reclaimer
-    is throttled for a jiffy (VMSCAN_THROTTLE_NOPROGRESS) when writeback dominates.
+    For priorities DEF_PRIORITY..0, shrink_zones() goes over the zonelist (local node first),
+    scanning up to inactive >> priority pages of each; the call stops as soon as
+    SWAP_CLUSTER_MAX pages are freed. With no progress at the end a direct reclaimer is
+    throttled for a jiffy (VMSCAN_THROTTLE_NOPROGRESS) when writeback dominates.
     """
     mm.vm["allocstall"] += 1
     th = sc.thread
     mm.slice_begin(th, "try_to_free_pages")
-    node = sc.node
     goal = sc.nr_reclaimed + SWAP_CLUSTER_MAX
     first = sc.nr_reclaimed
     for priority in range(DEF_PRIORITY, -1, -1):
-        budget = max(node.lru.nr_inactive >> priority, SWAP_CLUSTER_MAX)
-        scanned = 0
-        while scanned < budget and sc.nr_reclaimed < goal:
-            before = sc.nr_scanned
-            yield from shrink_batch(mm, sc)
-            step = sc.nr_scanned - before
-            if not step:  # only pages under writeback are left to scan
-                if node.writeback:
-                    yield from reclaim_throttle(mm, sc, "writeback")
+        for node in zonelist:
+            sc.node = node
+            budget = max(node.lru.nr_inactive >> priority, SWAP_CLUSTER_MAX)
+            scanned = 0
+            while scanned < budget and sc.nr_reclaimed < goal:
+                before = sc.nr_scanned
+                yield from shrink_batch(mm, sc)
+                step = sc.nr_scanned - before
+                if not step:  # only pages under writeback are left to scan
+                    if node.writeback:
+                        yield from reclaim_throttle(mm, sc, "writeback")
+                    break
+                scanned += step
+            if sc.nr_reclaimed >= goal:
                 break
-            scanned += step
         if sc.nr_reclaimed >= goal:
             break
+    node = sc.node = zonelist[0]
     yield from flush_pending(sc)
     progress = sc.nr_reclaimed - first
     # consider_reclaim_throttle() / skip_throttle_noprogress(): only while kswapd still works
