@@ -50,14 +50,22 @@ class Design:
         self.p = params
         self.mm: MemorySystem | None = None
 
-    def interleaves(self, sc: ScanControl) -> bool:
-        """Whether this caller's pages go through `swap_writepage_interleaved()`.
+    def offloads(self, sc: ScanControl) -> bool:
+        """Whether this caller's pages may leave it: then `swap_writepage()` decides.
 
-        False: `swap_writepage()` only decides, and the caller's scan, unmap and synchronous
-        compression run as one work segment. True: the generator runs the caller's per-page
-        scan and unmap itself (`sc.page_cost` per page, as it hands pages on), so it can
-        interleave them with its own work or block (queues shallower than a batch, blocking
-        queues, devices).
+        False (the default, and `none`): the caller compresses every page itself, in the same
+        work segment as its scan and unmap. True: the caller runs its scan and unmap first
+        (pages are unmapped before they are handed on), then `swap_writepage()` decides, without
+        running anything, and what stays synchronous is compressed after.
+        """
+        return False
+
+    def interleaves(self, sc: ScanControl) -> bool:
+        """Whether this caller's pages go through `swap_writepage_interleaved()` instead.
+
+        That generator runs the caller's per-page scan and unmap itself (`sc.page_cost` per
+        page, as it hands pages on), so it can interleave them with its own work or block
+        (queues shallower than a batch, blocking queues, devices).
         """
         return False
 
@@ -71,7 +79,7 @@ class Design:
         self.mm = mm
 
     def swap_writepage(self, sc: ScanControl, node: Node, n: int) -> WriteOutcome:
-        """Decide for n unmapped anon pages with swap slots, without running anything.
+        """Decide for n unmapped anon pages with swap slots (when `offloads(sc)`).
 
         Pages handed off must go through `mm.start_writeback(node, k)` when queued and
         `mm.end_writeback(node, k, draw)` once stored.

@@ -30,9 +30,10 @@ class KcompressdV1(Design):
         self.workers = [mm.sim.spawn(f"kcompressd{i}", compress_worker(mm, f))
                         for i, f in enumerate(self.fifos)]
 
+    def offloads(self, sc: Any) -> bool:
+        return sc.kswapd  # current_is_kswapd()
+
     def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
-        if not sc.kswapd:
-            return WriteOutcome(n, 0)
         left = n
         # Page by page the first fifo with room takes it; in a batch, fill fifos in order.
         for fifo, worker in zip(self.fifos, self.workers, strict=True):

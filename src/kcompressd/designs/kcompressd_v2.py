@@ -28,9 +28,10 @@ class KcompressdV2(Design):
         self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}", compress_worker(mm, f))
                         for nid, f in self.fifos.items()}
 
+    def offloads(self, sc: Any) -> bool:
+        return sc.kswapd  # current_is_kswapd()
+
     def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
-        if not sc.kswapd:
-            return WriteOutcome(n, 0)
         fifo = self.fifos[node.id]
         k = min(n, fifo.room)
         if k:

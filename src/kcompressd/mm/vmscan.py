@@ -20,10 +20,9 @@ from kcompressd.mm.system import MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, MemorySy
 from kcompressd.sim.core import RUN, SLEEP, WAIT
 
 DEF_PRIORITY = 12
-# A batch that compresses nothing in the caller (folios kept, activated, already clean, or all
-# handed to a design's queue) does not end a work segment of its own: its cost is carried into
-# the reclaimer's next segment, up to this much work, which halves the events of a touch-once
-# workload without moving anything in time by more than that.
+# A batch that writes nothing (folios kept, activated or already clean) does not end a work
+# segment of its own: its cost is carried into the reclaimer's next segment, up to this much
+# work, which halves the events of a touch-once workload without moving time by more than that.
 DEFER_LIMIT = 50e-6
 # Folios that need no writing (kept, activated, or clean and freed by kswapd) are processed up
 # to this many at a time when the tail run is all of one such state: the kernel loops over
@@ -115,13 +114,17 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
                 yield (RUN, cost)
             cost = 0.0
             sync, queued, done = yield from design.swap_writepage_interleaved(sc, node, got)
-        else:
+        elif design.offloads(sc):
+            yield (RUN, cost)  # pages are unmapped before they are handed on
+            cost = 0.0
             sync, queued, done = design.swap_writepage(sc, node, got)
+        else:
+            sync = got  # compressed right here, in the same work segment as the scan
         if sync:
             d_sync = mm.sampler.draw(sync)
             cost += d_sync.cost
             mm.account_compress(th, d_sync.cost)
-    if sync or done is not None or cost > DEFER_LIMIT:
+    if got or cost > DEFER_LIMIT:
         if cost:
             yield (RUN, cost)
     else:
