@@ -273,47 +273,70 @@ class Sim:
             self.min_vruntime = vr
         value = th._resume
         th._resume = None
-        self._advance(th, value, 0.0)
+        # Fast path: the next action is more work on the same CPU.
+        self.current = th
+        try:
+            action = th.gen.send(value)
+        except StopIteration:
+            th.state = _DEAD
+            self._release(th.cpu, th)
+            return
+        if action[0] == RUN and action[1] > 0:
+            end = th._seg_end = now + action[1] / th.cpu.speed
+            th._seg_speedless = False
+            self._seq += 1
+            heapq.heappush(self._heap, (end, self._seq, self._segment_done, arg))
+            return
+        self._act(th, action, 0.0)
 
     def _advance(self, th: Thread, value: Any, overhead: float) -> None:
+        """Resume the thread's body with `value` and act on what it asks for next."""
+        self.current = th
+        try:
+            action = th.gen.send(value)
+        except StopIteration:
+            th.state = _DEAD
+            self._release(th.cpu, th)
+            return
+        self._act(th, action, overhead)
+
+    def _act(self, th: Thread, action: Action, overhead: float) -> None:
         cpu = th.cpu
         assert cpu is not None
         send = th.gen.send
-        self.current = th
         while True:
+            kind = action[0]
+            if kind == RUN:
+                cost = action[1]
+                if cost > 0 or overhead > 0:
+                    end = th._seg_end = self.now + overhead + cost / cpu.speed
+                    th._seg_speedless = False
+                    self._seq += 1
+                    heapq.heappush(self._heap, (end, self._seq, self._segment_done,
+                                                (th, th._token)))
+                    return
+                value = None
+            elif kind == SPIN:
+                self._start_segment(th, overhead + action[1], True)
+                return
+            elif th.wake_pending:  # SLEEP or WAIT with a wake already delivered
+                th.wake_pending = False
+                value = True
+            else:
+                th.state = _SLEEPING
+                th._token += 1
+                if kind == WAIT:
+                    self.call_at(self.now + action[1], self._timeout, (th, th._token))
+                if overhead > 0:
+                    th.cpu_time += overhead  # the switch-in cost was paid before blocking
+                self._release(cpu, th)
+                return
             try:
                 action = send(value)
             except StopIteration:
                 th.state = _DEAD
                 self._release(cpu, th)
                 return
-            kind = action[0]
-            if kind == RUN:
-                cost = action[1]
-                if cost <= 0 and overhead <= 0:
-                    value = None
-                    continue
-                end = th._seg_end = self.now + overhead + cost / cpu.speed
-                th._seg_speedless = False
-                self._seq += 1
-                heapq.heappush(self._heap, (end, self._seq, self._segment_done, (th, th._token)))
-                return
-            if kind == SPIN:
-                self._start_segment(th, overhead + action[1], True)
-                return
-            # SLEEP or WAIT
-            if th.wake_pending:
-                th.wake_pending = False
-                value = True
-                continue
-            th.state = _SLEEPING
-            th._token += 1
-            if kind == WAIT:
-                self.call_at(self.now + action[1], self._timeout, (th, th._token))
-            if overhead > 0:
-                th.cpu_time += overhead  # the switch-in cost was paid before blocking
-            self._release(cpu, th)
-            return
 
     def _release(self, cpu: Cpu, th: Thread) -> None:
         th.cpu = None
