@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
+from kcompressd.mm.lru import YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.page_alloc import OutOfMemory, alloc_pages, get_page_from_freelist
 from kcompressd.mm.system import SWAP_CLUSTER_MAX, MemorySystem
@@ -30,10 +31,15 @@ def memory_eater(mm: MemorySystem, zonelist: Sequence[Node], pages: int, touch_c
     try:
         while not pages or done < pages:
             n = SWAP_CLUSTER_MAX if not pages else min(SWAP_CLUSTER_MAX, pages - done)
-            if pending and get_page_from_freelist(zonelist, n, "low") is None:
-                yield (RUN, pending)  # the slow path may stall: be on time for it
-                pending = 0.0
-            yield from alloc_pages(mm, zonelist, n)
+            node = get_page_from_freelist(zonelist, n, "low")
+            if node is not None:  # the fast path, inline
+                node.free -= n
+                node.lru.add_inactive_head(n, YOUNG)
+            else:
+                if pending:
+                    yield (RUN, pending)  # the slow path may stall: be on time for it
+                    pending = 0.0
+                yield from alloc_pages(mm, zonelist, n)
             pending += n * touch_cost
             done += n
             if pending >= TOUCH_DEFER:
