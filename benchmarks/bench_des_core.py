@@ -78,6 +78,8 @@ def threads_heapq(n: int) -> int:
             queue[0] -= 1
             yield (RUN, 75e-6)  # compress a batch
             done[0] += 1
+            if done[0] >= n:
+                sim.stop()
 
     def eater():
         while True:
@@ -86,7 +88,7 @@ def threads_heapq(n: int) -> int:
     sim.spawn("kswapd0", kswapd())
     consumer = sim.spawn("kcompressd0", kcompressd())
     sim.spawn("eater0", eater())
-    sim.run(n * 200e-6, lambda: done[0] >= n)
+    sim.run(n * 200e-6)
     return sim.events
 
 
