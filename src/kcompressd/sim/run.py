@@ -1,4 +1,15 @@
-"""`simulate()`: build a machine from a scenario, run it, and report in kernel terms."""
+"""`simulate()`: build a machine from a scenario, run it, and report in kernel terms.
+
+What is modelled, and where: CPUs, threads and the scheduler in `sim.core`; watermarks, the
+anon LRU, kswapd, direct reclaim, writeback throttling in `mm`; zram's costs, sizes and
+zsmalloc memory in `backends.zram_cost`; the offload designs in `designs`; costs derived from
+the thread's facts in `mm.calibration`.
+
+Left out (each would be its own piece of work): file pages and the file LRU, swap-in and
+refaults, MGLRU, memcg, zswap as a backend, zsmalloc fragmentation and compaction, the
+scanning priority and anon/file balance of get_scan_count(), per-CPU page lists, CPU affinity
+and per-CPU runqueues (one global CFS-like runqueue), power.
+"""
 
 from __future__ import annotations
 
