@@ -124,12 +124,17 @@ def test_swap_full_ends_in_oom() -> None:
     assert r["meta"]["simulated_seconds"] < 3
 
 
+def test_duration_must_leave_time_to_measure() -> None:
+    with pytest.raises(KcompressdError, match=r"run\.warmup_s = 0\.5 s"):
+        simulate(load_scenario("phone-memeater"), duration=0.5)
+
+
 def test_design_parameters_for_another_design_are_refused() -> None:
     sc = load_scenario("phone-memeater", ['design.name="kcompressd-v1"', "design.threads=2"])
     with pytest.raises(KcompressdError, match=r"design\.threads"):
-        simulate(sc, design="kcompressd-v2", duration=0.1)
+        simulate(sc, design="kcompressd-v2", duration=1.0)
     sc = load_scenario("phone-memeater", ["design.kcompressd-v1.threads=2"])
-    r = simulate(sc, design="kcompressd-v1", duration=0.3).result
+    r = simulate(sc, design="kcompressd-v1", duration=0.6).result
     assert r["scenario"]["design"] == {"name": "kcompressd-v1", "threads": 2,
                                        "queue_size": 4096}
 

@@ -203,6 +203,9 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     end = run_cfg["duration_s"] if duration is None else duration
     if not end > 0:
         raise KcompressdError(f"duration {end}: must be > 0 seconds")
+    if end <= run_cfg["warmup_s"]:
+        raise KcompressdError(f"duration {end:g} s: nothing left to measure after "
+                              f"run.warmup_s = {run_cfg['warmup_s']:g} s (lower it with --set)")
     m = build(scenario, design=design, seed=seed, timeline=timeline)
     sim, mm, tl = m.sim, m.mm, m.mm.timeline
     wl = m.cfg["workload"]
@@ -217,7 +220,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
         snap["t"] = sim.now
 
-    sim.call_at(min(run_cfg["warmup_s"], end), begin_measuring)
+    sim.call_at(run_cfg["warmup_s"], begin_measuring)
     finite = wl["alloc_mb"] > 0
     sim.run(end)
     t_end = sim.now
