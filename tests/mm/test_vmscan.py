@@ -149,7 +149,7 @@ def test_swap_full_means_no_anon_scan_and_oom() -> None:
 
     drive(m, body, 5.0, kswapd=False, name="eater0")
     assert raised == [True]
-    assert m.mm.vm["oom_kill"] == 1
+    assert m.mm.vm["oom_kill"] == 0  # counted by the killer (the workload), not here
     assert m.mm.store.slots_used == m.mm.store.nr_slots == 256
 
 

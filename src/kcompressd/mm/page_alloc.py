@@ -75,7 +75,6 @@ def alloc_pages(mm: MemorySystem, zonelist: Sequence[Node], n: int, flags: int =
         # should_reclaim_retry(): give up after MAX_RECLAIM_RETRIES passes without progress.
         no_progress = 0 if progress else no_progress + 1
         if no_progress > MAX_RECLAIM_RETRIES:
-            mm.vm["oom_kill"] += 1
             raise OutOfMemory(th.name)
         for z in zonelist:
             mm.wakeup_kswapd(z)

@@ -48,8 +48,12 @@ def memory_eater(mm: MemorySystem, zonelist: Sequence[Node], pages: int, touch_c
         if pending:
             yield (RUN, pending)
     except OutOfMemory:
-        mm.oom_victim = th.name
-        mm.sim.stop()
+        # out_of_memory() kills this task and the run ends here; another thread failing in
+        # the same instant would have got the victim's memory, so only the first is killed.
+        if mm.oom_victim is None:
+            mm.oom_victim = th.name
+            mm.vm["oom_kill"] += 1
+            mm.sim.stop()
         return
     on_done(th.name)
 
