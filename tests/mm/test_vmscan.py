@@ -160,3 +160,39 @@ def test_conservation_violation_raises() -> None:
     node.free += 1
     with pytest.raises(PageConservationError, match="node 0"):
         m.mm.check()
+
+
+def test_reclaimer_meeting_only_writeback_is_throttled_until_it_completes() -> None:
+    from kcompressd.sim.core import SLEEP
+
+    m = machine("kcompressd-v2")
+    node = m.nodes[0]
+
+    def idle():
+        while True:
+            yield SLEEP
+
+    m.design.workers = {0: m.sim.spawn("idle", idle())}  # nobody compresses
+    # Only 64 anon pages left on the LRU, and the node below its high watermark: kswapd0
+    # runs balance_pgdat() from the start.
+    extra = node.lru.nr_inactive - 64
+    node.lru.isolate_inactive(extra)
+    node.free += extra
+    node.unreclaimable += node.free - (node.wmark.high - 100)
+    node.free = node.wmark.high - 100
+    m.mm.check()
+    m.sim.run(0.01)
+    # Both batches went to kcompressd's fifo; then only writeback was left to scan.
+    assert node.writeback == 64 and node.lru.nr_inactive == 0
+    assert m.mm.vm["reclaim_throttle_writeback"] == 1
+    assert [t.name for t in node.throttle_wait] == ["kswapd0"]
+    d = m.mm.sampler.draw(32)
+    m.design.fifos[0].take(64)
+    m.mm.end_writeback(node, 32, d)  # 32 written: not more than 32 per waiter yet
+    m.sim.run(0.011)
+    assert node.throttle_wait
+    m.mm.end_writeback(node, 32, d)
+    m.sim.run(0.02)  # woken early (acct_reclaim_writeback), long before HZ/10
+    assert not node.throttle_wait
+    assert m.mm.vm["pgsteal_kswapd"] > 0  # and it frees the rotated pages
+    m.mm.check()
