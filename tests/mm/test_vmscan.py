@@ -196,3 +196,24 @@ def test_reclaimer_meeting_only_writeback_is_throttled_until_it_completes() -> N
     assert not node.throttle_wait
     assert m.mm.vm["pgsteal_kswapd"] > 0  # and it frees the rotated pages
     m.mm.check()
+
+
+def test_direct_reclaim_waits_for_kswapd_below_half_min() -> None:
+    from kcompressd.mm.page_alloc import alloc_pages
+
+    m = machine("none")
+    node = m.nodes[0]
+    low = node.wmark.min // 2 - 1
+    node.lru.add_inactive_head(node.free - low, 0)
+    node.free = low  # PF_MEMALLOC users took it below half of min
+    out = []
+
+    def body(sc):
+        yield from alloc_pages(m.mm, [node], 32)
+        out.append(m.sim.now)
+
+    drive(m, body, 0.05, kswapd=False, name="eater0")
+    assert m.mm.vm["pfmemalloc_throttle"] >= 1
+    assert m.mm.vm["pgsteal_kswapd"] > 0  # kswapd reclaimed while the eater waited
+    assert out  # and then the allocation went through
+    m.mm.check()
