@@ -116,6 +116,17 @@ class ZramSampler:
         """n (1..SWAP_CLUSTER_MAX) pages drawn at random from the corpus."""
         return self._pools[n][self._rand(self._bits)]
 
+    def draw_many(self, n: int) -> Draw:
+        """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed."""
+        if n <= SWAP_CLUSTER_MAX:
+            return self._pools[n][self._rand(self._bits)]
+        parts = [self.draw(SWAP_CLUSTER_MAX) for _ in range(n // SWAP_CLUSTER_MAX)]
+        if n % SWAP_CLUSTER_MAX:
+            parts.append(self.draw(n % SWAP_CLUSTER_MAX))
+        return Draw(n, sum(d.cost for d in parts), sum(d.same for d in parts),
+                    sum(d.huge for d in parts), sum(d.compr_bytes for d in parts),
+                    sum(d.zs_pages for d in parts))
+
 
 class ZramStore:
     """Slots and zsmalloc memory of one simulated zram device (no bytes are kept)."""

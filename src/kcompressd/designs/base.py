@@ -164,7 +164,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHU
     """
     th = mm.sim.current
     assert th is not None
-    draw = mm.sampler.draw
+    draw_many = mm.sampler.draw_many
     while True:
         while not fifo.pages:
             yield SLEEP
@@ -173,15 +173,8 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHU
             taken = fifo.take(batch)
             if on_take is not None:
                 on_take()
-            done = []
-            cost = 0.0
-            for node, k in taken:
-                while k:
-                    step = min(k, SWAP_CLUSTER_MAX)
-                    d = draw(step)
-                    cost += d.cost
-                    done.append((node, step, d))
-                    k -= step
+            done = [(node, k, draw_many(k)) for node, k in taken]
+            cost = sum(d.cost for _, _, d in done)
             mm.account_compress(th, cost)
             yield (RUN, cost)
             for node, k, d in done:
