@@ -140,6 +140,7 @@ def test_compare_writes_one_trace_and_plot_per_design(tmp_path: Path) -> None:
         (["--set", "design.bogus=1", "--design", "kcompressd-v1"], ["design.bogus", "threads"]),
         (["no-such-scenario"], ["no-such-scenario"]),
         (["--duration", "0"], ["--duration"]),
+        (["--duration", "0.05"], ["run.warmup_s"]),  # all of it warm-up: nothing to measure
         (["--seed", "-1"], ["--seed"]),
         (["--plot", "{tmp}/p.xyz"], ["xyz"]),
         (["--trace", "{tmp}/missing/t.json"], ["does not exist"]),

@@ -150,9 +150,6 @@ def simulate_cmd(
             meta = runs[d].result["meta"]
             stderr.print(f"{d}: {meta.get('simulated_seconds', 0):.3g} simulated s in "
                          f"{meta.get('wall_seconds', 0):.3g} wall s", highlight=False)
-            if not meta.get("measured_seconds"):
-                stderr.print(f"[yellow]warning:[/] {d}: nothing measured, the run ended in its "
-                             "warm-up (run.warmup_s)", highlight=False)
 
     writers: list[tuple[Path, Callable[[], None]]] = []
     for d, p in traces.items():
