@@ -52,9 +52,9 @@ def reclaim_view(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_table(plan: Plan) -> Table:
-    table = Table(title="kcompressd bench plan", title_justify="left")
-    table.add_column("")
-    table.add_column("")
+    table = Table(title="kcompressd bench plan", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
     for what, value in plan.describe():
         table.add_row(what, value)
     return table
