@@ -82,7 +82,9 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
     assert result["vmstat"]["allocstall"] <= allocstall
     assert result["rates"]["pgsteal_kswapd"] == pytest.approx(
         result["vmstat"]["pgsteal_kswapd"] / result["meta"]["measured_seconds"])
-    assert result["meta"]["measured_seconds"] == pytest.approx(10, abs=0.5)
+    # The window closes at the first 10 Hz sample past the duration; on a loaded machine a
+    # sample can come late (the harness itself may wait in reclaim), never early.
+    assert 10 <= result["meta"]["measured_seconds"] < 15
     assert result["cpu"]["kswapd0"] > 0
     assert {"eater0", "eater1"} <= set(result["cpu"]) or result["workload"]["threads"] == 1
     assert result["latency"]["count"] == result["workload"]["chunks"] > 0
