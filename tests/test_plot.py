@@ -77,8 +77,8 @@ def test_unknown_format_refused(tmp_path: Path) -> None:
 
 def test_unwritable_target_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "t.png"
-    target.mkdir()  # a directory where the file should go: os.replace fails
-    with pytest.raises(KcompressdError, match="cannot write"):
+    target.mkdir()  # a directory where the file should go: refused before drawing
+    with pytest.raises(KcompressdError, match="is a directory"):
         plot_timeline(reclaim_timeline(), target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]
     assert target.is_dir()

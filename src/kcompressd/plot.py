@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kcompressd.errors import KcompressdError
+from kcompressd.outfile import atomic_output, check_writable
 from kcompressd.trace import Timeline
 
 if TYPE_CHECKING:
@@ -116,9 +117,7 @@ def check_figure_path(path: str | os.PathLike[str]) -> str:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError as e:
         raise KcompressdError("plotting needs matplotlib: pip install 'kcompressd[plot]'") from e
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
+    p = check_writable(path)
     fmt = p.suffix.lower().lstrip(".") or "png"
     supported = FigureCanvasAgg.get_supported_filetypes()
     if fmt not in supported:
@@ -175,11 +174,5 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str =
         fig.suptitle(title)
     fig.set_layout_engine("constrained")
 
-    tmp = p.with_name(f".{p.name}.tmp")
-    try:
+    with atomic_output(p) as tmp:
         fig.savefig(tmp, format=fmt, dpi=100)
-        os.replace(tmp, p)
-    except OSError as e:
-        raise KcompressdError(f"{p}: cannot write figure: {e.strerror}") from e
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from kcompressd.errors import KcompressdError
+from kcompressd.outfile import atomic_output
 
 
 @dataclass
@@ -59,13 +58,6 @@ def perfetto_events(timeline: Timeline, process: str = "kcompressd") -> list[dic
 def write_perfetto(timeline: Timeline, path: str | os.PathLike[str],
                    process: str = "kcompressd") -> None:
     """Write the trace atomically; a failed write leaves no partial file."""
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
     doc = {"traceEvents": perfetto_events(timeline, process), "displayTimeUnit": "ms"}
-    tmp = p.with_name(f".{p.name}.tmp")
-    try:
+    with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(doc))
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)

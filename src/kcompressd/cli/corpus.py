@@ -17,10 +17,11 @@ from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.codecs import available, get_codec
 from kcompressd.corpus.builtin import builtin_corpus
 from kcompressd.corpus.capture import capture_pages
-from kcompressd.corpus.io import check_writable, read_pages, write_pages
+from kcompressd.corpus.io import read_pages, write_pages
 from kcompressd.corpus.stats import corpus_info
 from kcompressd.corpus.synth import PROFILES, iter_synth_pages
 from kcompressd.errors import KcompressdError
+from kcompressd.outfile import check_writable
 
 corpus_app = typer.Typer(
     name="corpus",

@@ -6,7 +6,6 @@ output files are written only after every run finished, so an error leaves nothi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from rich.table import Table
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.cli.tables import comparison_tables, ratios, result_table
 from kcompressd.errors import KcompressdError
+from kcompressd.outfile import check_writable
 
 DEFAULT_SCENARIO = "phone-memeater"
 DEFAULT_COMPARE = ("none", "kcompressd-v1", "kcompressd-v2")
@@ -44,15 +44,6 @@ def output_paths(path: Path | None, designs: list[str], comparison: bool) -> dic
     if not comparison:
         return {designs[0]: path}
     return {d: path.with_name(f"{path.stem}-{d}{path.suffix}") for d in designs}
-
-
-def check_writable(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise KcompressdError(f"{path}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise KcompressdError(f"{path}: is a directory")
-    if not os.access(path.parent, os.W_OK):
-        raise KcompressdError(f"{path}: directory {path.parent} is not writable")
 
 
 def resolve_designs(design: str | None, compare: str | None,

@@ -1,14 +1,13 @@
 """Reading and writing corpus files, refusing anything that is not whole pages.
 
-Writes go to a temporary file that is renamed into place, so a failed or interrupted write
-never leaves a half-written corpus behind.
+Writes go through `outfile.atomic_output`, so a failed or interrupted write never leaves a
+half-written corpus behind.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import zstandard
 
 from kcompressd import PAGE_SIZE
 from kcompressd.errors import KcompressdError
+from kcompressd.outfile import atomic_output
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -84,30 +84,6 @@ def write_pages(path: str | os.PathLike[str], pages: Iterable[bytes]) -> int:
         payload = zstandard.ZstdCompressor(level=10).compress(bytes(buf))
     else:
         payload = bytes(buf)
-    check_writable(p)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    except OSError as e:
-        raise KcompressdError(f"{p}: cannot write ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, p)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise KcompressdError(f"{p}: cannot write ({e.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(p) as tmp:
+        tmp.write_bytes(payload)
     return len(buf) // PAGE_SIZE
-
-
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Refuse an output path that cannot become a corpus file, before any work is done."""
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise KcompressdError(f"{p}: directory {p.parent} does not exist")
-    if p.is_dir():
-        raise KcompressdError(f"{p}: is a directory")
-    if not os.access(p.parent, os.W_OK):
-        raise KcompressdError(f"{p}: directory {p.parent} is not writable")
