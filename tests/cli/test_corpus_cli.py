@@ -1,6 +1,5 @@
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,25 +7,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helpers import refused
+from helpers import run_kcompressd as kc
 from kcompressd.cli import app
 from kcompressd.codecs import available
 from kcompressd.corpus.io import read_pages
 from kcompressd.corpus.synth import synth_pages
 
 runner = CliRunner()
-
-
-def kc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kcompressd", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=300)
-
-
-def refused(r: subprocess.CompletedProcess[str], text: str) -> None:
-    assert r.returncode == 2, r
-    assert r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kcompressd: error:"), r.stderr
-    assert text in lines[0]
 
 
 def test_synth_json_and_determinism(tmp_path: Path) -> None:

@@ -1,11 +1,10 @@
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import needs_root, needs_zram, refused
+from helpers import run_kcompressd as kc
 from kcompressd.backends.zram import replay
 from kcompressd.backends.zram_stats import IO_STAT_FIELDS, MM_STAT_FIELDS
 from kcompressd.cli.zram import parse_bytes
@@ -14,19 +13,6 @@ from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import synth_pages
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import zram
-
-
-def kc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kcompressd", *args], capture_output=True,
-                          text=True, timeout=300)
-
-
-def refused(r: subprocess.CompletedProcess[str], text: str) -> None:
-    assert r.returncode == 2, r
-    assert r.stdout == ""
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kcompressd: error:"), r.stderr
-    assert text in lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +75,8 @@ def test_parse_bytes() -> None:
 
 
 @pytest.mark.kernel
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-@pytest.mark.skipif(not zram.zram_available(), reason="needs zram (/sys/block/zram0)")
+@needs_root
+@needs_zram
 def test_kernel_side_by_side(corpus: tuple[Path, list[bytes]]) -> None:
     r = kc("zram", "replay", str(corpus[0]), "--free-every", "3", "--compact", "--kernel",
            "--json")
@@ -106,8 +92,8 @@ def test_kernel_side_by_side(corpus: tuple[Path, list[bytes]]) -> None:
 
 
 @pytest.mark.kernel
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-@pytest.mark.skipif(not zram.zram_available(), reason="needs zram (/sys/block/zram0)")
+@needs_root
+@needs_zram
 def test_kernel_refuses_what_it_cannot_do(corpus: tuple[Path, list[bytes]]) -> None:
     have = zram.existing_devices()[0].algorithms()
     missing = [a for a in available() if a not in have]

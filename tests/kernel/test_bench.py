@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import KERNEL
 from kcompressd.corpus.io import write_pages
 from kcompressd.corpus.synth import synth_pages
 from kcompressd.errors import KcompressdError
@@ -31,11 +31,7 @@ from kcompressd.kernel.swap import swap_areas
 from kcompressd.kernel.sysctl import get_sysctl
 from kcompressd.kernel.vmstat import read_vmstat
 
-pytestmark = [
-    pytest.mark.kernel,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not zram.zram_available(), reason="needs zram (/sys/block/zram0)"),
-]
+pytestmark = KERNEL
 
 
 @pytest.fixture(scope="module")

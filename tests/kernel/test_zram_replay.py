@@ -1,12 +1,12 @@
 """The model against the real zram of this machine, on pages of processes started here."""
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
+from helpers import KERNEL
 from kcompressd.backends.zram import ReplayStage, replay
 from kcompressd.corpus.capture import capture_pages
 from kcompressd.errors import KcompressdError
@@ -18,11 +18,7 @@ from kcompressd.kernel.zram_replay import (
     replay_kernel,
 )
 
-pytestmark = [
-    pytest.mark.kernel,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(not zram.zram_available(), reason="needs zram (/sys/block/zram0)"),
-]
+pytestmark = KERNEL
 
 # Programs whose heaps look like real anonymous memory of different kinds.
 PROGRAMS = {
