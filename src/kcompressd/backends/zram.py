@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kcompressd import PAGE_SIZE
+from kcompressd.backends import zram_stats
 from kcompressd.backends.size_classes import DEFAULT_CHAIN_SIZE
 from kcompressd.backends.zram_stats import (
     IO_STAT_FIELDS,
-    MM_STAT_FIELDS,
     format_io_stat,
     format_mm_stat,
 )
@@ -242,18 +242,12 @@ class Zram:
 
     def mm_stat(self) -> dict[str, int]:
         """mm_stat_show() fields by name (MM_STAT_FIELDS order)."""
-        values = (
-            self.pages_stored * PAGE_SIZE,
-            self.compr_data_size,
-            self.pool.zs_get_total_pages() * PAGE_SIZE,
-            self.limit_pages * PAGE_SIZE,
-            self.max_used_pages * PAGE_SIZE,
-            self.same_pages,
-            self.pool.pages_compacted,
-            self.huge_pages,
-            self.huge_pages_since,
-        )
-        return dict(zip(MM_STAT_FIELDS, values, strict=True))
+        return zram_stats.mm_stat(
+            pages_stored=self.pages_stored, compr_data_size=self.compr_data_size,
+            mem_used_pages=self.pool.zs_get_total_pages(), limit_pages=self.limit_pages,
+            max_used_pages=self.max_used_pages, same_pages=self.same_pages,
+            pages_compacted=self.pool.pages_compacted, huge_pages=self.huge_pages,
+            huge_pages_since=self.huge_pages_since)
 
     def io_stat(self) -> dict[str, int]:
         """io_stat_show() fields by name; invalid_io is printed as a constant 0 in 6.18."""

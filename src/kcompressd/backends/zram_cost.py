@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from kcompressd import PAGE_SIZE
+from kcompressd.backends import zram_stats
 from kcompressd.backends.size_classes import ZS_HANDLE_SIZE, size_class_table
 
 SWAP_CLUSTER_MAX = 32
@@ -177,17 +178,11 @@ class ZramStore:
 
     def mm_stat(self) -> dict[str, int]:
         """The fields of /sys/block/zramN/mm_stat (see backends.zram_stats.MM_STAT_FIELDS)."""
-        return {
-            "orig_data_size": self.pages_stored * PAGE_SIZE,
-            "compr_data_size": self.compr_data_size,
-            "mem_used_total": self.mem_used_pages * PAGE_SIZE,
-            "mem_limit": 0,
-            "mem_used_max": self.mem_used_max * PAGE_SIZE,
-            "same_pages": self.same_pages,
-            "pages_compacted": 0,
-            "huge_pages": self.huge_pages,
-            "huge_pages_since": self.huge_pages_since,
-        }
+        return zram_stats.mm_stat(
+            pages_stored=self.pages_stored, compr_data_size=self.compr_data_size,
+            mem_used_pages=self.mem_used_pages, limit_pages=0,
+            max_used_pages=self.mem_used_max, same_pages=self.same_pages, pages_compacted=0,
+            huge_pages=self.huge_pages, huge_pages_since=self.huge_pages_since)
 
 
 def _corpus_path(spec: str) -> Path:

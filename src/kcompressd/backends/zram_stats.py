@@ -5,6 +5,8 @@ Shared by the model and by the kernel layer, which parses the real files by posi
 
 from __future__ import annotations
 
+from kcompressd import PAGE_SIZE
+
 MM_STAT_FIELDS = (
     "orig_data_size",
     "compr_data_size",
@@ -18,6 +20,24 @@ MM_STAT_FIELDS = (
 )
 
 IO_STAT_FIELDS = ("failed_reads", "failed_writes", "invalid_io", "notify_free")
+
+
+def mm_stat(*, pages_stored: int, compr_data_size: int, mem_used_pages: int,
+            limit_pages: int, max_used_pages: int, same_pages: int, pages_compacted: int,
+            huge_pages: int, huge_pages_since: int) -> dict[str, int]:
+    """mm_stat by field name from zram's counters, converting pages to bytes where
+    mm_stat_show() does (orig_data_size, mem_used_total, mem_limit, mem_used_max)."""
+    return {
+        "orig_data_size": pages_stored * PAGE_SIZE,
+        "compr_data_size": compr_data_size,
+        "mem_used_total": mem_used_pages * PAGE_SIZE,
+        "mem_limit": limit_pages * PAGE_SIZE,
+        "mem_used_max": max_used_pages * PAGE_SIZE,
+        "same_pages": same_pages,
+        "pages_compacted": pages_compacted,
+        "huge_pages": huge_pages,
+        "huge_pages_since": huge_pages_since,
+    }
 
 
 def format_mm_stat(stat: dict[str, int]) -> str:
