@@ -4,7 +4,7 @@ import time
 import pytest
 
 from kcompressd.kernel import zram
-from kcompressd.kernel.sampler import Sampler, headroom
+from kcompressd.kernel.sampler import RESCAN_TICKS, Sampler, headroom
 from kcompressd.trace import Timeline
 
 GIB = 1 << 30
@@ -41,3 +41,17 @@ def test_ticks_fill_the_timeline_with_the_shared_counter_names() -> None:
     # Rates need two samples.
     assert len(timeline.counters["pgsteal_kswapd/s"]) == 1
     assert len(timeline.counters["cpu_self"]) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")
+def test_a_reclaim_thread_started_mid_run_is_sampled_from_then_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # v1 starts its kcompressd threads on the first offloaded write, after the run began.
+    appeared: dict[str, int] = {}
+    monkeypatch.setattr("kcompressd.kernel.sampler.reclaim_threads", lambda: dict(appeared))
+    sampler = Sampler(zram.existing_devices()[0], {}, time.monotonic(), 2.0, Timeline())
+    first = sampler.tick()
+    appeared["kcompressd0"] = os.getpid()
+    samples = [sampler.tick() for _ in range(RESCAN_TICKS)]
+    assert "kcompressd0" not in first.cpu
+    assert "kcompressd0" in samples[-1].cpu

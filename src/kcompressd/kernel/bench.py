@@ -233,7 +233,8 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
 def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, corpus_name: str,
             stopped_early: str | None, meta: dict[str, Any]) -> dict[str, Any]:
     first, last = samples[0], samples[-1]
-    cpu = {k: last.cpu[k] - first.cpu[k] for k in last.cpu if k in first.cpu}
+    # A thread first seen mid-window (a lazily started kcompressd) started during it.
+    cpu = {k: last.cpu[k] - first.cpu.get(k, 0.0) for k in last.cpu}
     got = [r for r in reports if r is not None]
     latency = np.concatenate([np.frombuffer(r.latency_us, dtype=np.float32) for r in got]) \
         if got else np.zeros(0)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from kcompressd.kernel.meminfo import read_meminfo
-from kcompressd.kernel.procstat import cpu_seconds
+from kcompressd.kernel.procstat import cpu_seconds, reclaim_threads
 from kcompressd.kernel.swap import swap_area
 from kcompressd.kernel.vmstat import read_vmstat, read_watermarks, vmstat_delta
 from kcompressd.kernel.zram import ZramDevice
@@ -23,6 +23,9 @@ from kcompressd.trace import Timeline
 INTERVAL = 0.1
 # Below this much zram memory the live ratio is too noisy to trust: use the planned one.
 _MIN_POOL_FOR_RATIO = 16 << 20
+# Kcompressd v1 starts its threads lazily, on the first offloaded write: look for new reclaim
+# threads once a second so that they are sampled from when they appear.
+RESCAN_TICKS = 10
 RATE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pswpout", "pswpin",
                  "allocstall")
 
@@ -66,6 +69,9 @@ class Sampler:
         vm, mi, mm = read_vmstat(), read_meminfo(), self.device.mm_stat()
         area = swap_area(self.device.dev)
         swap_free = area.size - area.used if area else 0
+        if len(self.samples) % RESCAN_TICKS == RESCAN_TICKS - 1:
+            for name, pid in reclaim_threads().items():
+                self.threads.setdefault(name, pid)
         cpu = {name: s for name, pid in self.threads.items()
                if (s := cpu_seconds(pid)) is not None}
         s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio))
