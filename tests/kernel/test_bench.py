@@ -189,6 +189,15 @@ def test_missing_zram_device_is_a_clear_error(corpus: Path, tmp_path: Path,
         prepare(BenchOptions(corpus=corpus))
 
 
+def test_without_root_it_refuses_before_touching_anything(corpus: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    before = machine_state()
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(KcompressdError, match="kcompressd bench needs root"):
+        prepare(BenchOptions(corpus=corpus))
+    assert machine_state() == before
+
+
 def test_summarize_reports_median_and_spread() -> None:
     runs = [{"rates": {"pgsteal_kswapd": v}, "cpu": {"kswapd0": 1.0},
              "latency": {"p99": 10.0}} for v in (100.0, 120.0, 90.0)]
