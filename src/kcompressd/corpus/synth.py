@@ -51,7 +51,7 @@ Where the mixes come from (fractions of pages; "judgement" marks what no source 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,41 +244,48 @@ def _words(rng: _Rng, vocab: list[bytes], n: int) -> list[bytes]:
     return [vocab[rng.int(len(vocab))] for _ in range(n)]
 
 
+def _records(rng: _Rng, n: int, record: Callable[[], bytes]) -> bytes:
+    """n bytes of consecutive records, starting a little way into the first (as a page cut
+    out of a longer buffer would)."""
+    out: list[bytes] = []
+    size = 0
+    while size < n + 200:
+        rec = record()
+        out.append(rec)
+        size += len(rec)
+    off = rng.int(150)
+    return b"".join(out)[off : off + n]
+
+
 def _text_log(rng: _Rng, n: int) -> bytes:
     t = 1_700_000_000_000 + rng.int(10**10)
     vocab = _vocab(rng)
-    out: list[bytes] = []
-    size = 0
-    while size < n + 200:
+
+    def line() -> bytes:
+        nonlocal t
         t += rng.int(2000)
         w = _words(rng, vocab, 6)
-        line = b"%d.%03d %s [%s-%d] %s_%s: %s=%d %s=%s\n" % (
+        return b"%d.%03d %s [%s-%d] %s_%s: %s=%d %s=%s\n" % (
             t // 1000, t % 1000, _LEVELS[rng.int(len(_LEVELS))], w[0], rng.int(16),
             w[1], w[2], w[3], rng.int(1000), w[4], w[5],
         )
-        out.append(line)
-        size += len(line)
-    s = b"".join(out)
-    off = rng.int(150)
-    return s[off : off + n]
+
+    return _records(rng, n, line)
 
 
 def _text_json(rng: _Rng, n: int) -> bytes:
-    out: list[bytes] = []
-    size = 0
     ident = rng.int(10**6)
     vocab = _vocab(rng)
-    while size < n + 200:
+
+    def rec() -> bytes:
+        nonlocal ident
         ident += 1 + rng.int(20)
         w = _words(rng, vocab, 5)
-        rec = b'{"id":%d,"%s":"%s_%s","status":"%s","score":%d.%02d,"tags":["%s"]},' % (
+        return b'{"id":%d,"%s":"%s_%s","status":"%s","score":%d.%02d,"tags":["%s"]},' % (
             ident, w[0], w[1], w[2], w[3], rng.int(100), rng.int(100), w[4],
         )
-        out.append(rec)
-        size += len(rec)
-    s = b"".join(out)
-    off = rng.int(150)
-    return s[off : off + n]
+
+    return _records(rng, n, rec)
 
 
 def _text_symbols(rng: _Rng, n: int) -> bytes:
