@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +21,7 @@ from kcompressd.trace import Timeline
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 WATERMARKS = ("wmark_min", "wmark_low", "wmark_high")
 # (panel title, y label, counters, scale) in drawing order.
@@ -42,7 +42,7 @@ _MERGE_FRACTION = 1.0 / 4000
 _ZOOM = 4
 
 
-_LANE_ORDER = ("kswapd", "kcompressd")
+_LANE_ORDER = ("kswapd", "kcompressd", "zram", "kworker/u")  # reclaim threads first
 
 
 def thread_sort_key(name: str) -> tuple[int, str, tuple[int, ...]]:
@@ -138,13 +138,19 @@ def _zoom_on_watermarks(ax: Axes, timeline: Timeline) -> bool:
 
 
 def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str = "") -> None:
-    """Draw `timeline` to `path` (format from its suffix, PNG by default), atomically."""
+    """Draw `timeline` to `path` (format from its suffix, PNG by default) through `outfile`."""
     fmt = check_figure_path(path)
+    if not timeline.counters and not timeline.slices:
+        raise KcompressdError(f"{path}: the timeline is empty, nothing to plot")
+    fig = timeline_figure(timeline, title)
+    with atomic_output(path) as out:
+        fig.savefig(out, format=fmt, dpi=100)
+
+
+def timeline_figure(timeline: Timeline, title: str = "") -> Figure:
+    """The figure of a non-empty timeline (callers writing several files at once use this)."""
     from matplotlib.figure import Figure  # a Figure without pyplot renders with Agg
 
-    p = Path(path)
-    if not timeline.counters and not timeline.slices:
-        raise KcompressdError(f"{p}: the timeline is empty, nothing to plot")
     fig = Figure()
     panels: list[tuple[str, str, tuple[str, ...], float]] = [
         panel for panel in COUNTER_PANELS if any(timeline.counters.get(n) for n in panel[2])]
@@ -173,6 +179,4 @@ def plot_timeline(timeline: Timeline, path: str | os.PathLike[str], title: str =
     if title:
         fig.suptitle(title)
     fig.set_layout_engine("constrained")
-
-    with atomic_output(p) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=100)
+    return fig

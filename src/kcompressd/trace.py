@@ -55,9 +55,15 @@ def perfetto_events(timeline: Timeline, process: str = "kcompressd") -> list[dic
     return events
 
 
+def perfetto_json(timeline: Timeline, process: str = "kcompressd") -> str:
+    """The whole trace document as text (callers writing several files at once use this)."""
+    doc = {"traceEvents": perfetto_events(timeline, process), "displayTimeUnit": "ms"}
+    return json.dumps(doc, allow_nan=False)
+
+
 def write_perfetto(timeline: Timeline, path: str | os.PathLike[str],
                    process: str = "kcompressd") -> None:
-    """Write the trace atomically; a failed write leaves no partial file."""
-    doc = {"traceEvents": perfetto_events(timeline, process), "displayTimeUnit": "ms"}
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(doc))
+    """Write the trace through `outfile`: atomically, or in place for a device or FIFO."""
+    text = perfetto_json(timeline, process)
+    with atomic_output(path) as out:
+        out.write_text(text)
