@@ -1,6 +1,8 @@
-"""The simulator's zram: per-page costs and sizes from measurements, sampling, accounting."""
+"""The simulator's zram: per-page costs and sizes, sampling, accounting."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,29 +10,25 @@ import pytest
 from kcompressd import PAGE_SIZE
 from kcompressd.backends.size_classes import size_class_table
 from kcompressd.backends.zram_cost import (
+    PageSizes,
     ZramCostModel,
     ZramSampler,
     ZramStore,
-    corpus_measurements,
+    corpus_sizes,
 )
-from kcompressd.corpus.measure import PageMeasurements
+
+COST = np.array([5e-6, 1e-6, 3e-6, 2e-6])
 
 
-def measurements() -> PageMeasurements:
+def measurements() -> PageSizes:
     # same-filled, a 1000-byte page, a huge page, a 2000-byte page
-    return PageMeasurements(
-        "lz4",
-        same_filled=np.array([True, False, False, False]),
-        zero=np.array([True, False, False, False]),
-        comp_len=np.array([0, 1000, 4000, 2000], dtype=np.int32),
-        compress_ns=np.array([0.0, 1000.0, 3000.0, 2000.0]),
-        decompress_ns=np.array([0.0, 300.0, 100.0, 500.0]),
-    )
+    return PageSizes("lz4", same_filled=np.array([True, False, False, False]),
+                     comp_len=np.array([0, 1000, 4000, 2000], dtype=np.int32))
 
 
-def test_costs_are_scaled_and_classes_charged_at_their_rate() -> None:
-    model = ZramCostModel(measurements(), seconds_per_host_ns=2e-9)
-    assert model.cost.tolist() == pytest.approx([0.0, 2e-6, 6e-6, 4e-6])
+def test_costs_are_given_and_classes_charged_at_their_rate() -> None:
+    model = ZramCostModel(measurements(), COST)
+    assert model.cost.tolist() == pytest.approx([0.0, 1e-6, 3e-6, 2e-6])  # same-filled: free
     assert model.huge.tolist() == [False, False, True, False]
     table = size_class_table(8)
     c1000 = table.class_for(1000 + 8)
@@ -41,7 +39,7 @@ def test_costs_are_scaled_and_classes_charged_at_their_rate() -> None:
 
 
 def test_sampler_is_deterministic_and_draws_aggregate() -> None:
-    model = ZramCostModel(measurements(), seconds_per_host_ns=1e-9)
+    model = ZramCostModel(measurements(), COST)
     a, b = ZramSampler(model, 5), ZramSampler(model, 5)
     da = [a.draw(n) for n in (1, 32, 7, 32)]
     assert da == [b.draw(n) for n in (1, 32, 7, 32)]
@@ -53,7 +51,7 @@ def test_sampler_is_deterministic_and_draws_aggregate() -> None:
 
 
 def test_store_accounts_like_mm_stat_and_slots_run_out() -> None:
-    model = ZramCostModel(measurements(), seconds_per_host_ns=1e-9)
+    model = ZramCostModel(measurements(), COST)
     s = ZramSampler(model, 1)
     store = ZramStore(disksize=64 * PAGE_SIZE)
     assert store.get_swap_pages(40) == 40
@@ -73,8 +71,13 @@ def test_store_accounts_like_mm_stat_and_slots_run_out() -> None:
     assert pages < 64
 
 
-def test_corpus_measurements_are_cached() -> None:
-    a = corpus_measurements("builtin:phone", "lz4", 64)
-    b = corpus_measurements("builtin:phone", "lz4", 64)
-    assert a is b and len(a) == 64
-    assert (a.compress_ns[~a.same_filled] > 0).all()
+def test_corpus_sizes_are_cached_and_do_not_depend_on_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = corpus_sizes("builtin:phone", "lz4", 64)
+    assert corpus_sizes("builtin:phone", "lz4", 64) is a and len(a) == 64
+    assert (a.comp_len[~a.same_filled] > 0).all()
+    monkeypatch.setenv("KCOMPRESSD_CACHE", str(tmp_path))
+    corpus_sizes.cache_clear()
+    b = corpus_sizes("builtin:phone", "lz4", 64)
+    assert (b.comp_len == a.comp_len).all() and (b.same_filled == a.same_filled).all()
+    assert list(tmp_path.glob("sizes-*-lz4.npz"))

@@ -1,12 +1,12 @@
 """The simulator's zram: what writing a page costs and how much memory its copy takes.
 
-Per-page facts come from a corpus measured on this machine (`corpus.measure.measure_pages`):
-which pages are same-filled (`page_same_filled()`: no codec, no allocation), each other page's
-compressed length (at or above `huge_class_size` the page is stored as is: a huge page) and its
-codec cost. Costs are scaled to the simulated CPU by one factor the calibration derives
-(`ZramCostModel.seconds_per_host_ns`), so a page's cost keeps its measured relation to the
-others. Zero pages are treated as same-filled pages stored by zram (the path before 6.12's swap
-zeromap), so every page a reclaimer writes reaches the device.
+Per-page facts come from the corpus (`corpus_sizes`): which pages are same-filled
+(`page_same_filled()`: no codec, no allocation) and each other page's compressed length (at or
+above `huge_class_size` the page is stored as is: a huge page); both are deterministic. What a
+page costs to compress is the machine profile's function of that length (`profiles`), given
+to the model in seconds per page, so no timing enters a run. Zero pages are treated as
+same-filled pages stored by zram (the path before 6.12's swap zeromap), so every page a
+reclaimer writes reaches the device.
 
 `ZramSampler.draw(n)` returns the aggregate of n pages drawn at random from the corpus (the
 simulator works in batches of up to SWAP_CLUSTER_MAX pages, so per-page Python work is avoided:
@@ -26,12 +26,10 @@ import functools
 import hashlib
 import math
 import os
-import platform
 import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -57,9 +55,9 @@ class Draw:
 class ZramCostModel:
     """Per-page cost (s at speed 1.0) and zsmalloc class of every measured corpus page."""
 
-    def __init__(self, measurements: Any, seconds_per_host_ns: float, *,
-                 chain_size: int = 8) -> None:
-        m = measurements
+    def __init__(self, sizes: PageSizes, cost: np.ndarray, *, chain_size: int = 8) -> None:
+        """`cost`: seconds of a speed-1.0 CPU per page (0 for same-filled pages)."""
+        m = sizes
         if len(m.comp_len) == 0:
             raise ValueError("no measured pages")
         table = size_class_table(chain_size)
@@ -77,9 +75,7 @@ class ZramCostModel:
         self.huge = huge
         self.stored_len = stored_len
         self.zs_rate = rate  # zsmalloc pages per stored object
-        self.host_ns = np.asarray(m.compress_ns, dtype=np.float64)
-        self.seconds_per_host_ns = seconds_per_host_ns
-        self.cost = self.host_ns * seconds_per_host_ns
+        self.cost = np.where(same, 0.0, np.asarray(cost, dtype=np.float64))
         self.codec = m.codec
 
     @property
@@ -193,18 +189,43 @@ def _corpus_path(spec: str) -> Path:
     return Path(spec)
 
 
-@functools.cache
-def corpus_measurements(spec: str, codec: str, max_pages: int) -> Any:
-    """Measured pages of a corpus (`builtin:<profile>` or a file), cached.
+@dataclass(frozen=True)
+class PageSizes:
+    """What zram_write_page() would make of each page: same-filled, or its compressed length."""
 
-    Measuring is timing, so it varies run to run; to keep a seed's result identical across
-    runs the measurement is cached per process and on disk (keyed by the pages, codec and
-    machine) in the corpus cache directory. At most `max_pages` pages, spread evenly over the
-    corpus, are measured, each timed as the minimum of 3 repeats.
+    codec: str
+    same_filled: np.ndarray  # bool
+    comp_len: np.ndarray  # int32, codec output length; 0 for same-filled pages
+
+    def __len__(self) -> int:
+        return len(self.comp_len)
+
+
+def page_sizes(pages: list[bytes], codec: str) -> PageSizes:
+    """Same-filled test and compressed length of every page (no timing: deterministic)."""
+    from kcompressd.backends.same_filled import page_same_filled
+    from kcompressd.codecs import get_codec
+
+    compress = get_codec(codec).compress
+    same = np.zeros(len(pages), dtype=bool)
+    comp_len = np.zeros(len(pages), dtype=np.int32)
+    for i, page in enumerate(pages):
+        if page_same_filled(page) is not None:
+            same[i] = True
+        else:
+            comp_len[i] = len(compress(page))
+    return PageSizes(codec, same, comp_len)
+
+
+@functools.cache
+def corpus_sizes(spec: str, codec: str, max_pages: int) -> PageSizes:
+    """`page_sizes()` of a corpus (`builtin:<profile>` or a file), cached per process and on disk.
+
+    At most `max_pages` pages, spread evenly over the corpus, are taken. The disk cache (keyed
+    by the pages and the codec) only saves time: a wiped cache recomputes the same sizes.
     """
-    from kcompressd.corpus.builtin import cache_dir
+    from kcompressd.cache import cache_dir
     from kcompressd.corpus.io import read_corpus_bytes
-    from kcompressd.corpus.measure import PageMeasurements, measure_pages
 
     data = read_corpus_bytes(_corpus_path(spec))
     total = len(data) // PAGE_SIZE
@@ -213,26 +234,24 @@ def corpus_measurements(spec: str, codec: str, max_pages: int) -> Any:
     h = hashlib.sha256()
     for p in pages:
         h.update(p)
-    key = f"{h.hexdigest()[:20]}-{codec}-{platform.node() or 'host'}"
-    path = cache_dir() / f"measure-{key}.npz"
-    fields = ("same_filled", "zero", "comp_len", "compress_ns", "decompress_ns")
+    path = cache_dir() / f"sizes-{h.hexdigest()[:20]}-{codec}.npz"
     try:
         with np.load(path) as z:
-            return PageMeasurements(codec, *(z[f] for f in fields))
+            return PageSizes(codec, z["same_filled"], z["comp_len"])
     except (OSError, KeyError, ValueError):
         pass
-    m = measure_pages(pages, codec, repeat=3)
+    sizes = page_sizes(pages, codec)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".measure-", suffix=".npz", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".npz", dir=path.parent)
     except OSError:
-        return m  # an unwritable cache only costs a new measurement next time
+        return sizes  # an unwritable cache only costs recomputing next time
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{name: getattr(m, name) for name in fields})
+            np.savez(f, same_filled=sizes.same_filled, comp_len=sizes.comp_len)
         os.replace(tmp, path)
     except OSError:
         pass
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return m
+    return sizes

@@ -1,16 +1,15 @@
-"""Per-page CPU costs derived from the v1 thread's two facts, nothing tuned.
+"""Per-page CPU costs from a machine profile: the thread's facts, or a measured machine.
 
-Facts (scenario keys `calibration.*`, from the v1 cover letter and review): on the phone,
-kswapd alone reclaims about `kswapd_pgsteal_per_s` = 300,000 anon pages per second, and its CPU
-time splits `1 - compress_share` : `compress_share` = 3 : 7 between scanning/unmapping and
-compressing. Assuming kswapd is busy all the time in that measurement (the memory eater
-allocates faster than it reclaims), one stolen page costs T = 1 / kswapd_pgsteal_per_s seconds
-of a speed-1.0 CPU, of which
+Facts (profile kind "facts", scenario keys `calibration.*`, from the v1 cover letter and
+review): on the phone, kswapd alone reclaims about `kswapd_pgsteal_per_s` = 300,000 anon pages
+per second, and its CPU time splits `1 - compress_share` : `compress_share` = 3 : 7 between
+scanning/unmapping and compressing. Assuming kswapd is busy all the time in that measurement
+(the memory eater allocates faster than it reclaims), one stolen page costs
+T = 1 / kswapd_pgsteal_per_s seconds of a speed-1.0 CPU, of which
 
-- t2 = compress_share * T is zram's write (compression and store). Dividing by the mean codec
-  cost measured on this machine for the corpus gives the one factor that turns this machine's
-  nanoseconds into simulated seconds (`seconds_per_host_ns`): each page keeps its measured cost
-  relative to the others;
+- t2 = compress_share * T is zram's write (compression and store). The profile's codec table
+  gives each page's cost relative to the others as a function of its compressed length; it is
+  scaled so that the scenario corpus's mean is t2 (`compress_scale`);
 - t1 = T - t2 is scanning and unmapping. A page scanned in `shrink_folio_list()` costs `scan`;
   one unmapped and added to swap (try_to_unmap, folio_alloc_swap) costs `unmap`. The thread does
   not say how t1 divides; `unmap_share` (an assumption, default one half) does. Pages of a
@@ -20,43 +19,49 @@ of a speed-1.0 CPU, of which
 
 "kswapd alone" is read as kswapd's own reclaim: the calibration pins pgsteal_kswapd (with
 kswapd saturated), not pgsteal_anon, which also counts what the allocating threads reclaim
-directly; how much that adds depends on how fast the workload allocates (`workload.touch_us`,
-an estimate, not a fact of the thread).
+directly.
 
-Every other outcome (rates with other designs, stalls, CPU of other threads) comes out of the
-mechanics with these costs.
+A measured profile (kind "measured", written by `kcompressd calibrate`) gives scan and unmap in
+ns per page and the codec table in ns: nothing is derived.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from kcompressd.profiles import Profile
+
 SCANS_PER_STEAL = 2  # look-twice rule for a folio mapped once (folio_check_references)
 
 
 @dataclass(frozen=True)
 class Costs:
-    seconds_per_host_ns: float  # zram write cost scale: host ns -> simulated s at speed 1.0
-    scan: float  # s per page scanned (isolate, folio_check_references, putback or free)
-    unmap: float  # s per page unmapped and given a swap slot
-    slowdown_vs_host: float  # simulated CPU (speed 1.0) time per second of this machine
+    """What the reclaim path charges, in seconds of a speed-1.0 CPU."""
+
+    scan: float  # per page scanned (isolate, folio_check_references, putback or free)
+    unmap: float  # per page unmapped and given a swap slot
+    compress_scale: float  # seconds per ns of the profile's codec table
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
 
 def derive_costs(kswapd_pgsteal_per_s: float, compress_share: float, unmap_share: float,
-                 mean_host_compress_ns: float) -> Costs:
-    """The derivation of the module docstring."""
-    if mean_host_compress_ns <= 0:
+                 mean_table_ns: float) -> Costs:
+    """The derivation of the module docstring, for a corpus whose mean table cost is given."""
+    if mean_table_ns <= 0:
         raise ValueError("the corpus has no compressible page to calibrate against")
     per_page = 1.0 / kswapd_pgsteal_per_s
     t2 = compress_share * per_page
     t1 = per_page - t2
-    scale = t2 / mean_host_compress_ns
-    return Costs(
-        seconds_per_host_ns=scale,
-        scan=(1 - unmap_share) * t1 / SCANS_PER_STEAL,
-        unmap=unmap_share * t1,
-        slowdown_vs_host=scale * 1e9,
-    )
+    return Costs(scan=(1 - unmap_share) * t1 / SCANS_PER_STEAL, unmap=unmap_share * t1,
+                 compress_scale=t2 / mean_table_ns)
+
+
+def profile_costs(profile: Profile, facts: dict[str, float], mean_table_ns: float) -> Costs:
+    """Costs of `profile`; `facts` are the scenario's calibration.* (used by facts profiles)."""
+    if profile.kind == "facts":
+        return derive_costs(facts["kswapd_pgsteal_per_s"], facts["compress_share"],
+                            facts["unmap_share"], mean_table_ns)
+    return Costs(scan=profile.reclaim["scan_ns"].value * 1e-9,
+                 unmap=profile.reclaim["unmap_ns"].value * 1e-9, compress_scale=1e-9)

@@ -17,25 +17,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kcompressd import PAGE_SIZE
-from kcompressd.backends.zram_cost import (
-    ZramCostModel,
-    ZramSampler,
-    ZramStore,
-    corpus_measurements,
-)
+from kcompressd.backends.zram_cost import ZramCostModel, ZramSampler, ZramStore, corpus_sizes
 from kcompressd.designs import Design, make_design
 from kcompressd.errors import KcompressdError
-from kcompressd.mm.calibration import Costs, derive_costs
+from kcompressd.mm.calibration import Costs, profile_costs
 from kcompressd.mm.lru import HOT, REF, YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MemorySystem
 from kcompressd.mm.vmscan import kswapd
 from kcompressd.mm.watermarks import default_min_free_kbytes, setup_per_zone_wmarks
 from kcompressd.mm.workload import cpu_hog, memory_eater
+from kcompressd.profiles import Profile, load_profile
 from kcompressd.result import make_result
 from kcompressd.scenarios import Scenario
+from kcompressd.scenarios.model import MachineSection, ScenarioConfig
 from kcompressd.sim.core import Sim
+from kcompressd.sim.metrics import reclaim_summary
 from kcompressd.trace import Timeline
 
 MB = 1 << 20
@@ -51,32 +51,31 @@ def _pages(mb: float) -> int:
     return int(mb * MB) // PAGE_SIZE
 
 
-def _build_sim(machine: dict[str, Any]) -> Sim:
-    cpus = machine["cpus"]
-    big = cpus if machine["big_cpus"] < 0 else machine["big_cpus"]
-    speeds = [machine["big_speed"]] * big + [machine["little_speed"]] * (cpus - big)
+def _build_sim(machine: MachineSection) -> Sim:
     return Sim(
-        speeds,
-        context_switch=machine["context_switch_us"] * 1e-6,
-        wakeup_latency=machine["wakeup_latency_us"] * 1e-6,
-        sched_latency=machine["sched_latency_ms"] * 1e-3,
-        min_granularity=machine["min_granularity_ms"] * 1e-3,
-        wakeup_granularity=machine["wakeup_granularity_ms"] * 1e-3,
+        machine.speeds(),
+        context_switch=machine.context_switch_us * 1e-6,
+        wakeup_latency=machine.wakeup_latency_us * 1e-6,
+        sched_latency=machine.sched_latency_ms * 1e-3,
+        min_granularity=machine.min_granularity_ms * 1e-3,
+        wakeup_granularity=machine.wakeup_granularity_ms * 1e-3,
     )
 
 
-def _build_nodes(cfg: dict[str, Any]) -> list[Node]:
-    mem, nnodes = cfg["memory"], cfg["machine"]["nodes"]
-    total = _pages(mem["total_mb"])
+def _build_nodes(cfg: ScenarioConfig) -> list[Node]:
+    mem, nnodes = cfg.memory, cfg.machine.nodes
+    if mem.lru != "classic":
+        raise KcompressdError(f"memory.lru = {mem.lru!r}: not modelled yet (only classic)")
+    total = _pages(mem.total_mb)
     per_node = [total // nnodes + (1 if i < total % nnodes else 0) for i in range(nnodes)]
-    managed = [p - _pages(mem["unreclaimable_mb"]) // nnodes for p in per_node]
-    mfk = mem["min_free_kbytes"] or default_min_free_kbytes(sum(managed))
-    wmarks = setup_per_zone_wmarks(managed, mfk, mem["watermark_scale_factor"])
+    managed = [p - _pages(mem.unreclaimable_mb) // nnodes for p in per_node]
+    mfk = mem.min_free_kbytes or default_min_free_kbytes(sum(managed))
+    wmarks = setup_per_zone_wmarks(managed, mfk, mem.watermark_scale_factor)
     nodes = []
     for i in range(nnodes):
         node = Node(i, per_node[i], wmarks[i], per_node[i] - managed[i])
-        free = _pages(mem["free_mb"]) // nnodes
-        hot = _pages(cfg["workload"]["hot_mb"]) // nnodes
+        free = _pages(mem.free_mb) // nnodes
+        hot = _pages(cfg.workload.hot_mb) // nnodes
         anon = node.free - free
         if anon < hot:
             raise KcompressdError("memory.free_mb: no room left for workload.hot_mb")
@@ -112,7 +111,9 @@ def _steady_state_lru(node: Node, pages: int) -> None:
 class Machine:
     """A built, not yet run, simulation: the scheduler, the memory system and its workload."""
 
-    cfg: dict[str, Any]
+    cfg: ScenarioConfig
+    scenario: dict[str, Any]  # the resolved scenario as the result reports it
+    profile: Profile
     design_name: str
     params: dict[str, Any]
     sim: Sim
@@ -137,31 +138,34 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     `workload=False` leaves the allocating and CPU-bound threads out (tests drive reclaim
     themselves).
     """
-    cfg = scenario.to_dict()
-    design_name = design or cfg["design"]["name"]
+    raw = scenario.to_dict()
+    cfg = ScenarioConfig.from_dict(raw)
+    design_name = design or raw["design"]["name"]
     params = scenario.design_params(design_name)
-    swap, cal = cfg["swap"], cfg["calibration"]
-    meas = corpus_measurements(swap["corpus"], swap["algorithm"], swap["corpus_pages"])
-    if meas.same_filled.all():
-        raise KcompressdError(f"swap.corpus: {swap['corpus']} has only same-filled pages; "
+    swap = cfg.swap
+    profile = load_profile(cfg.profile)
+    table = profile.codec(swap.algorithm)
+    sizes = corpus_sizes(swap.corpus, swap.algorithm, swap.corpus_pages)
+    if sizes.same_filled.all():
+        raise KcompressdError(f"swap.corpus: {swap.corpus} has only same-filled pages; "
                               "nothing to calibrate compression against")
-    costs = derive_costs(cal["kswapd_pgsteal_per_s"], cal["compress_share"],
-                         cal["unmap_share"], float(meas.compress_ns.mean()))
-    model = ZramCostModel(meas, costs.seconds_per_host_ns, chain_size=swap["chain_size"])
+    table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
+    costs = profile_costs(profile, vars(cfg.calibration), float(table_ns.mean()))
+    model = ZramCostModel(sizes, table_ns * costs.compress_scale, chain_size=swap.chain_size)
     sampler = ZramSampler(model, seed)
-    store = ZramStore(swap["disksize_mb"] * MB)
+    store = ZramStore(swap.disksize_mb * MB)
 
-    sim = _build_sim(cfg["machine"])
+    sim = _build_sim(cfg.machine)
     nodes = _build_nodes(cfg)
     d = make_design(design_name, params)
-    mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg["machine"]["hz"],
+    mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg.machine.hz,
                       timeline=Timeline() if timeline else None)
     for node in nodes:
         for i in range(d.kswapd_threads):
             name = f"kswapd{node.id}" if i == 0 else f"kswapd{node.id}:{i}"
             node.kswapds.append(sim.spawn(name, kswapd(mm, node)))
     d.attach(mm)
-    m = Machine(cfg, design_name, params, sim, mm, costs, model)
+    m = Machine(cfg, raw, profile, design_name, params, sim, mm, costs, model)
     if workload:
         _start_workload(m)
     return m
@@ -169,25 +173,25 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
 
 def _start_workload(m: Machine) -> None:
     """Allocating threads spread over nodes (local node first in the zonelist), and hogs."""
-    wl, sim, nodes = m.cfg["workload"], m.sim, m.nodes
-    prefix = "launch" if wl["kind"] == "app-launch" else "eater"
-    per_thread = _pages(wl["alloc_mb"])
+    wl, sim, nodes = m.cfg.workload, m.sim, m.nodes
+    prefix = "launch" if wl.kind == "app-launch" else "eater"
+    per_thread = _pages(wl.alloc_mb)
 
     def done(name: str) -> None:
         m.finished[name] = sim.now
-        if len(m.finished) == wl["threads"]:
+        if len(m.finished) == wl.threads:
             sim.stop()  # a finite workload is over
 
     def start(_: Any) -> None:
-        for i in range(wl["threads"]):
+        for i in range(wl.threads):
             local = nodes[i % len(nodes)]
             zonelist = [local, *(n for n in nodes if n is not local)]
             sim.spawn(f"{prefix}{i}", memory_eater(m.mm, zonelist, per_thread,
-                                                   wl["touch_us"] * 1e-6, done))
+                                                   wl.touch_us * 1e-6, done))
 
-    sim.call_at(wl["start_s"], start)
-    for i in range(wl["hogs"]):
-        sim.spawn(f"hog{i}", cpu_hog(wl["hog_slice_ms"] * 1e-3))
+    sim.call_at(wl.start_s, start)
+    for i in range(wl.hogs):
+        sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3))
 
 
 def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
@@ -199,18 +203,18 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     killer fires). Page conservation is checked at the end; a violation raises.
     """
     wall0 = time.perf_counter()
-    run_cfg = scenario["run"]
-    end = run_cfg["duration_s"] if duration is None else duration
+    m = build(scenario, design=design, seed=seed, timeline=timeline)
+    run_cfg = m.cfg.run
+    end = run_cfg.duration_s if duration is None else duration
     if not end > 0:
         raise KcompressdError(f"duration {end}: must be > 0 seconds")
-    if end <= run_cfg["warmup_s"]:
+    if end <= run_cfg.warmup_s:
         raise KcompressdError(f"duration {end:g} s: nothing left to measure after "
-                              f"run.warmup_s = {run_cfg['warmup_s']:g} s (lower it with --set)")
-    m = build(scenario, design=design, seed=seed, timeline=timeline)
+                              f"run.warmup_s = {run_cfg.warmup_s:g} s (lower it with --set)")
     sim, mm, tl = m.sim, m.mm, m.mm.timeline
-    wl = m.cfg["workload"]
+    wl = m.cfg.workload
     if tl is not None:
-        _sample_timeline(sim, mm, tl, run_cfg["timeline_interval_ms"] * 1e-3)
+        _sample_timeline(sim, mm, tl, run_cfg.timeline_interval_ms * 1e-3)
 
     snap: dict[str, Any] = {}
 
@@ -220,8 +224,8 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
         snap["t"] = sim.now
 
-    sim.call_at(run_cfg["warmup_s"], begin_measuring)
-    finite = wl["alloc_mb"] > 0
+    sim.call_at(run_cfg.warmup_s, begin_measuring)
+    finite = wl.alloc_mb > 0
     sim.run(end)
     t_end = sim.now
     if tl is not None:
@@ -230,30 +234,29 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     mm.check()
     if "vm" not in snap:  # ended before the warm-up was over
         begin_measuring(None)
-    result = _result(m, seed, snap, t_end, wl["start_s"] if finite else None,
+    result = _result(m, seed, snap, t_end, wl.start_s if finite else None,
                      time.perf_counter() - wall0)
     return SimRun(result, tl)
 
 
 def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
             start: float | None, wall: float) -> dict[str, Any]:
-    sim, mm, cfg, finished = m.sim, m.mm, m.cfg, m.finished
+    sim, mm, wl, finished = m.sim, m.mm, m.cfg.workload, m.finished
     measured = t_end - snap["t"]
     vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
     cpu = {th.name: th.cpu_time - snap["cpu"].get(th.name, 0.0) for th in sim.threads}
     split = {name: {"scan_unmap": s, "compress": c,
                     "compress_share": c / (s + c) if s + c else 0.0}
              for name, (s, c) in sorted(mm.cpu_split.items())}
-    workload: dict[str, Any] = {"kind": cfg["workload"]["kind"],
-                                "threads": cfg["workload"]["threads"],
+    workload: dict[str, Any] = {"kind": wl.kind, "threads": wl.threads,
                                 "oom_killed": mm.oom_victim}
     if start is not None:
-        complete = len(finished) == cfg["workload"]["threads"]
+        complete = len(finished) == wl.threads
         workload["completed"] = complete
         workload["elapsed_seconds"] = (max(finished.values()) - start) if complete else None
-        if cfg["workload"]["kind"] == "app-launch":
+        if wl.kind == "app-launch":
             workload["launch_seconds"] = workload["elapsed_seconds"]
-    cfg = dict(cfg)
+    cfg = dict(m.scenario)
     cfg["design"] = {"name": m.design_name, **m.params}
     zram = mm.store.mm_stat()
     zram["failed_writes"] = mm.store.failed_writes
@@ -265,16 +268,19 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "wall_seconds": wall,
         "events": sim.events,
         "context_switches": sim.context_switches,
-        "calibration": {**m.costs.to_dict(), "corpus_pages": m.model.pages,
+        "calibration": {**m.costs.to_dict(), "profile": m.profile.name,
+                        "profile_kind": m.profile.kind, "corpus_pages": m.model.pages,
                         "mean_compress_us": m.model.mean_cost * 1e6, "codec": m.model.codec},
         "cpu_split": split,
         "free_pages_end": sum(n.free for n in mm.nodes),
         "nr_writeback_end": sum(n.writeback for n in mm.nodes),
         "warnings": m.design.warnings(),
     }
-    return make_result(source="simulator", vmstat=vmstat, measured_seconds=measured, cpu=cpu,
-                       latency_us=mm.stall_us, zram=zram, workload=workload, scenario=cfg,
-                       meta=meta)
+    result = make_result(source="simulator", vmstat=vmstat, measured_seconds=measured,
+                         cpu=cpu, latency_us=mm.stall_us, zram=zram, workload=workload,
+                         scenario=cfg, meta=meta)
+    result["reclaim"] = reclaim_summary(result)
+    return result
 
 
 def _sample_counters(sim: Sim, mm: MemorySystem, tl: Timeline) -> None:
