@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kcompressd.errors import KcompressdError
+from kcompressd.scenarios.layering import resolve_extends, with_profile_defaults
 from kcompressd.scenarios.schema import SCHEMA, TOP_LEVEL, Field
 
 DEFAULT_SCENARIO = "phone-memeater"
@@ -218,10 +219,15 @@ def _check_consistency(d: dict[str, Any]) -> None:
 
 
 def load_scenario(name_or_path: str, overrides: Sequence[str] = ()) -> Scenario:
-    """A built-in scenario by name or a TOML file, with --set overrides applied and checked."""
+    """A built-in scenario by name or a TOML file, with --set overrides applied and checked.
+
+    Layers (scenarios.layering): profile defaults < `extends` parent < the file < --set.
+    """
     name, raw = _read(name_or_path)
+    raw = resolve_extends(raw, name_or_path, _read)
     for item in overrides:
         _apply_override(raw, item)
+    raw = with_profile_defaults(raw, TOP_LEVEL["profile"].default)
     return Scenario(name, _resolve(raw))
 
 

@@ -45,6 +45,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
                          0, 1 << 24),
         "min_free_kbytes": Field(0, "vm.min_free_kbytes (0: the kernel's default)", 0, 1 << 30),
         "watermark_scale_factor": Field(10, "vm.watermark_scale_factor", 1, 3000),
+        "lru": Field("classic", "reclaim LRU: classic (active/inactive) or mglru (lru_gen)",
+                     choices=("classic", "mglru")),
     },
     "swap": {
         "backend": Field("zram", "swap device", choices=("zram",)),
@@ -85,4 +87,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
 }
 
-TOP_LEVEL = {"description": Field("", "one line describing the scenario")}
+TOP_LEVEL = {
+    "description": Field("", "one line describing the scenario"),
+    "profile": Field("phone", "machine profile: a built-in name or a profile .toml path"),
+}
