@@ -81,7 +81,8 @@ def sweep_cmd(
             status = "ok" if outcome["error"] is None else f"FAILED: {outcome['error']}"
             if not tty or outcome["error"] is not None:
                 stderr.print(f"[{state['i']}/{state['n']}] {run.label}: {status} "
-                             f"({outcome['wall']:.1f} s)", highlight=False, markup=False)
+                             f"({outcome['wall']:.1f} s)", highlight=False,
+                             markup=False, soft_wrap=True)
 
         with progress:
             counts = run_sweep(g, db, engine=engine, workers=n, address=address,
