@@ -46,7 +46,10 @@ def test_overrides_parse_toml_values() -> None:
     ("machine.big_cpus=9", r"machine\.big_cpus: 9 exceeds machine\.cpus"),
     ("run.warmup_s=19", r"run\.warmup_s"),
     ('design.name="v9"', r"unknown design 'v9'"),
-    ("design.threads=2", r"design\.threads: unknown parameter of none"),
+    ("design.bogus=2", r"design\.bogus: not a parameter of any design"),
+    ("machine.big_speed=nan", r"machine\.big_speed: nan is not a finite number"),
+    ("calibration.compress_share=-inf", r"calibration\.compress_share: -inf is not a finite"),
+    ("design.kcompressd-v1.threads=inf", r"design\.kcompressd-v1\.threads: inf is not a fin"),
     ("design.kcompressd-v2.depth=3", r"design\.depth: unknown parameter of kcompressd-v2"),
     ("nothing", r"expected dotted\.key=value"),
 ])
@@ -70,3 +73,16 @@ def test_scenario_from_a_file_and_unknown_names(tmp_path: Path) -> None:
     bad.write_text("[machine\n")
     with pytest.raises(KcompressdError, match="not valid TOML"):
         load_scenario(str(bad))
+
+
+def test_design_params_fit_the_named_design_and_reach_the_others_that_have_them() -> None:
+    assert load_scenario("phone-memeater").named_design is None  # built-ins compare designs
+    sc = load_scenario("phone-memeater", ['design.name="none"', "design.threads=2"])
+    assert sc.named_design == "none"
+    with pytest.raises(KcompressdError, match=r"design\.threads: unknown parameter of none"):
+        sc.design_params("none")
+    assert sc.design_params("zram-async")["threads"] == 2
+    assert sc.generic_targets(["kcompressd-v1", "kcompressd-v2", "zram-async"]) == {
+        "threads": ["kcompressd-v1", "zram-async"]}
+    with pytest.raises(KcompressdError, match=r"design\.kcompressd-v1\.threads"):
+        sc.generic_targets(["none"])

@@ -1,15 +1,18 @@
 """Scenarios: TOML files (built-ins shipped here as package data) with checked keys.
 
 A scenario names a machine, its memory, the swap device, the calibration facts, a workload,
-the run length and the offload design (`design.name` plus `design.<param>`, or per-design tables
-`design.<name>.<param>` that apply only when that design runs, which is how one scenario feeds
-a comparison of designs). `--set dotted.key=value` overrides any key; values are TOML
-(`design.threads=8`, `workload.kind="app-launch"`; a bare word is taken as a string).
+the run length and the offload design: `design.name` (optional: the built-ins leave it out, so
+`simulate` compares several designs on them), `design.<param>` for every design of a run that
+has that parameter, and per-design tables `design.<name>.<param>` that apply only when that
+design runs. `--set dotted.key=value` overrides any key; values are TOML (`design.threads=8`,
+`workload.kind="app-launch"`; a bare word is taken as a string). NaN and infinity are refused
+wherever they appear: they would pass every range check and run a meaningless machine.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
@@ -26,9 +29,10 @@ DEFAULT_SCENARIO = "phone-memeater"
 class Scenario:
     """A resolved scenario: every schema key present and checked."""
 
-    def __init__(self, name: str, data: dict[str, Any]) -> None:
+    def __init__(self, name: str, data: dict[str, Any], named_design: str | None) -> None:
         self.name = name
         self._data = data
+        self.named_design = named_design  # design.name as given, None when left out
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self._data[section]
@@ -43,29 +47,68 @@ class Scenario:
         out["name"] = self.name
         return out
 
+    def generic_design_params(self) -> dict[str, Any]:
+        """The `design.<param>` values, meant for every design of a run that has them."""
+        return {k: v for k, v in self._data["design"].items()
+                if k != "name" and not isinstance(v, dict)}
+
     def design_params(self, design: str) -> dict[str, Any]:
-        """Checked parameters for running `design` (KcompressdError naming a bad key)."""
+        """Checked parameters for running `design` (KcompressdError naming a bad key).
+
+        `design.<param>` applies when `design` has that parameter; for the design the scenario
+        names, every one must fit (a scenario that says `name = "none"` and `threads = 2` is
+        wrong, not partly ignored).
+        """
         from kcompressd.designs import check_params, design_class
 
-        design_class(design)
-        sec = self._data["design"]
-        params: dict[str, Any] = {}
-        if design == sec["name"]:
-            params.update({k: v for k, v in sec.items()
-                           if k != "name" and not isinstance(v, dict)})
-        else:
-            generic = [k for k, v in sec.items() if k != "name" and not isinstance(v, dict)]
-            cls = design_class(design)
-            unknown = [k for k in generic if k not in cls.params]
-            if unknown:
-                valid = ", ".join(sorted(cls.params)) or "none"
-                raise KcompressdError(
-                    f"design.{unknown[0]}: not a parameter of {design} (the scenario's design "
-                    f"is {sec['name']}); valid: {valid}; use design.{design}.<param> for one "
-                    f"design only")
-            params.update({k: sec[k] for k in generic})
-        params.update(sec.get(design, {}))
+        cls = design_class(design)
+        generic = self.generic_design_params()
+        if design == self.named_design:
+            unfit = [k for k in generic if k not in cls.params]
+            if unfit:
+                raise KcompressdError(f"design.{unfit[0]}: unknown parameter of {design}; "
+                                      f"valid: {_param_names(design)}")
+        params = {k: v for k, v in generic.items() if k in cls.params}
+        params.update(self._data["design"].get(design, {}))
         return check_params(design, params)
+
+    def generic_targets(self, designs: Sequence[str]) -> dict[str, list[str]]:
+        """For each `design.<param>`, the designs of this run it applies to; a parameter that
+        none of them has is an error that says how to aim it at one design."""
+        from kcompressd.designs import design_class
+
+        out: dict[str, list[str]] = {}
+        for key in self.generic_design_params():
+            out[key] = [d for d in designs if key in design_class(d).params]
+            if not out[key]:
+                having = [n for n, _ in list_designs_with(key)]
+                raise KcompressdError(
+                    f"design.{key}: not a parameter of {' or '.join(designs)}; it is one of "
+                    f"{', '.join(having)}: run one of those, or set design.NAME.{key} "
+                    f"(e.g. design.{having[0]}.{key})")
+        return out
+
+
+def _param_names(design: str) -> str:
+    from kcompressd.designs import design_class
+
+    return ", ".join(sorted(design_class(design).params)) or "none (it takes no parameters)"
+
+
+def list_designs_with(param: str) -> list[tuple[str, str]]:
+    """(name, description) of the designs that have parameter `param`."""
+    from kcompressd.designs import design_class, list_designs
+
+    return [(n, d) for n, d in list_designs() if param in design_class(n).params]
+
+
+def builtin_text(name: str) -> str:
+    """The TOML text of built-in scenario `name` (`kcompressd scenarios show`)."""
+    entry = _builtin_dir() / f"{name}.toml"
+    if "/" in name or not entry.is_file():
+        valid = ", ".join(n for n, _ in list_scenarios())
+        raise KcompressdError(f"unknown scenario {name!r}; built-in: {valid}")
+    return entry.read_text()
 
 
 def _builtin_dir() -> Any:
@@ -88,6 +131,16 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise KcompressdError(f"{origin}: not valid TOML ({e})") from None
+
+
+def _refuse_non_finite(node: Any, key: str = "") -> None:
+    """NaN and infinity anywhere (TOML allows `nan` and `inf`): the error names the key."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise KcompressdError(f"{key}: {node} is not a finite number")
+    items = node.items() if isinstance(node, dict) else (
+        enumerate(node) if isinstance(node, list) else ())
+    for k, v in items:
+        _refuse_non_finite(v, f"{key}.{k}" if key else str(k))
 
 
 def _read(name_or_path: str) -> tuple[str, dict[str, Any]]:
@@ -181,6 +234,8 @@ def _resolve(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_design(raw: Any) -> dict[str, Any]:
+    """The design table: names checked, `design.<param>` a parameter of some design (its type
+    and range are checked per design in `Scenario.design_params`)."""
     from kcompressd.designs import check_params, design_class
 
     if not isinstance(raw, dict):
@@ -190,9 +245,12 @@ def _resolve_design(raw: Any) -> dict[str, Any]:
         raise KcompressdError(f"design.name: expected a string, got {name!r}")
     design_class(name)
     generic = {k: v for k, v in raw.items() if k != "name" and not isinstance(v, dict)}
-    checked = check_params(name, generic)
+    for k in generic:
+        if not list_designs_with(k):
+            raise KcompressdError(f"design.{k}: not a parameter of any design ({name} has: "
+                                  f"{_param_names(name)})")
     # Only the keys given are kept; defaults are filled in when a design runs.
-    out: dict[str, Any] = {"name": name, **{k: checked[k] for k in generic}}
+    out: dict[str, Any] = {"name": name, **generic}
     for other, params in raw.items():
         if isinstance(params, dict):
             design_class(other)
@@ -227,8 +285,12 @@ def load_scenario(name_or_path: str, overrides: Sequence[str] = ()) -> Scenario:
     raw = resolve_extends(raw, name_or_path, _read)
     for item in overrides:
         _apply_override(raw, item)
+    _refuse_non_finite(raw)
     raw = with_profile_defaults(raw, TOP_LEVEL["profile"].default)
-    return Scenario(name, _resolve(raw))
+    design = raw.get("design")
+    named = design.get("name") if isinstance(design, dict) else None
+    resolved = _resolve(raw)
+    return Scenario(name, resolved, resolved["design"]["name"] if named is not None else None)
 
 
-__all__ = ["DEFAULT_SCENARIO", "Scenario", "list_scenarios", "load_scenario"]
+__all__ = ["DEFAULT_SCENARIO", "Scenario", "builtin_text", "list_scenarios", "load_scenario"]
