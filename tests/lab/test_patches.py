@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from kcompressd.errors import KcompressdError
+from kcompressd.lab.patches import read_series
+
+
+def test_series_order_and_comments(tmp_path: Path):
+    (tmp_path / "0002-b.patch").write_text("b")
+    (tmp_path / "0001-a.patch").write_text("a")
+    (tmp_path / "series").write_text("# the order\n0002-b.patch\n\n0001-a.patch  # last\n")
+    assert [p.name for p in read_series(tmp_path)] == ["0002-b.patch", "0001-a.patch"]
+
+
+@pytest.mark.parametrize("series, text", [
+    (None, "no 'series' file"), ("0009-missing.patch\n", "not a patch file"),
+    ("../etc/passwd\n", "not a patch file"),
+])
+def test_bad_series_directories_are_refused(tmp_path: Path, series, text):
+    if series is not None:
+        (tmp_path / "series").write_text(series)
+    with pytest.raises(KcompressdError, match=text):
+        read_series(tmp_path)
+
+
+def test_the_project_series_ships_as_package_data():
+    """Each patch of the shipped series is a kernel-style mail with a sign-off."""
+    patches = read_series()
+    assert patches, "the project's series is empty"
+    for p in patches:
+        text = p.content.decode()
+        assert text.startswith("From ") and "\nSubject: [PATCH" in text, p.name
+        assert "\nSigned-off-by: " in text, p.name
