@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kcompressd import __version__
-from kcompressd.cli import bench, corpus, simulate, zram
+from kcompressd.cli import bench, corpus, lab, report, simulate, sweep, zram
 from kcompressd.cli.output import StdoutError, abandon_stdout, finish_stdout, print_line
 from kcompressd.errors import KcompressdError
 
@@ -43,7 +43,7 @@ def version() -> None:
     print_line(__version__)
 
 
-for _module in (corpus, zram, simulate, bench):
+for _module in (corpus, zram, simulate, bench, lab, sweep, report):
     _module.register(app)
 
 
