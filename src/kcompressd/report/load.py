@@ -16,6 +16,7 @@ from typing import Any
 from kcompressd.errors import KcompressdError
 from kcompressd.report.energy import energy
 from kcompressd.sweep.db import ResultsDB, is_sqlite
+from kcompressd.sweep.engine import is_sysctl
 from kcompressd.sweep.metrics import key_metrics, reclaim_cpu, reclaimed_gib
 
 MEASURED_BASELINES = ("kernel", "vm.kcompressd=0")
@@ -47,12 +48,12 @@ class Row:
     @property
     def setting(self) -> dict[str, Any]:
         """Everything but the design: rows with equal settings are compared."""
-        skip = {"design", "kcompressd"} if self.measured else {"design"}
-        return {k: v for k, v in self.params.items()
-                if k not in skip and not k.startswith("design.")}
+        return {k: v for k, v in self.params.items() if k != "design"
+                and not k.startswith("design.") and not (self.measured and is_sysctl(k))}
 
     @property
     def is_baseline(self) -> bool:
+        """`none`; for measured runs, no kcompressd sysctl set, or vm.kcompressd=0 alone."""
         return self.design in MEASURED_BASELINES if self.measured else self.design == "none"
 
 

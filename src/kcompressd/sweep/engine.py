@@ -95,8 +95,19 @@ def design_of(run: Run) -> str | None:
     filled from the result), the vm.kcompressd setting for bench runs."""
     p = run.point.params
     if run.point.kind == "bench":
-        return f"vm.kcompressd={p['kcompressd']}" if "kcompressd" in p else "kernel"
+        return bench_design(p)
     return str(p["design"]) if "design" in p else None
+
+
+def is_sysctl(key: str) -> bool:
+    """Bench options that set a kcompressd sysctl (--kcompressd, --kcompressd-threads, ...)."""
+    return key.replace("_", "-").startswith("kcompressd")
+
+
+def bench_design(params: dict[str, Any]) -> str:
+    """A measured run's "design": its kcompressd sysctls, or `kernel` without any."""
+    sysctls = [f"vm.{k.replace('-', '_')}={v}" for k, v in params.items() if is_sysctl(k)]
+    return " ".join(sysctls) or "kernel"
 
 
 def run_sweep(grid: Grid, db: ResultsDB, *, engine: str = "local", workers: int = 1,
@@ -146,4 +157,5 @@ def _scenario_name(run: Run) -> str:
     return Path(s).stem if run.point.kind == "simulate" and s.endswith(".toml") else s
 
 
-__all__ = ["ENGINES", "Counts", "dask_outcomes", "design_of", "local_outcomes", "run_sweep"]
+__all__ = ["ENGINES", "Counts", "bench_design", "dask_outcomes", "design_of", "is_sysctl",
+           "local_outcomes", "run_sweep"]
