@@ -3,8 +3,12 @@
 A design answers three questions for each batch a reclaimer writes out in `swap_writepage()`:
 where the pages go (compressed now in the caller, queued, or handed to a device), who
 compresses them (the caller, a worker thread, an accelerator), and when they complete (now: the
-reclaimer frees them in the same pass; later: `MemorySystem.end_writeback()` rotates them to the
-inactive tail and a later scan frees them).
+reclaimer frees them in the same pass; later, in one of two ways the kernel distinguishes:
+a folio queued *locked, before writeback* (v2, the unofficial port, parallel-swapper) goes back
+to the inactive head at once and its writer turns it clean in place, no rotation
+(`MemorySystem.queue_locked` / `write_queued`); a folio whose *writeback* was started and
+handed to a device (v1, zram-async) is off the LRU until `folio_end_writeback()` rotates it to
+the inactive tail, counted in pgrotated (`start_writeback` / `end_writeback`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from kcompressd.backends.zram_cost import SWAP_CLUSTER_MAX, Draw
+from kcompressd.backends.zram_cost import Draw
 from kcompressd.sim.core import RUN, SLEEP, Thread
 
 if TYPE_CHECKING:
@@ -104,10 +108,12 @@ class Design:
 class PageFifo:
     """A kfifo of pages as runs of [node, count]: FIFO order kept, no per-page objects."""
 
-    __slots__ = ("capacity", "pages", "producers", "runs")
+    __slots__ = ("capacity", "locked", "pages", "producers", "runs")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, locked: bool) -> None:
+        """`locked`: folios are queued locked before writeback (see the module docstring)."""
         self.capacity = capacity
+        self.locked = locked
         self.pages = 0
         self.runs: deque[list] = deque()
         self.producers: set[str] = set()  # names of threads that ever queued (tests, checks)
@@ -117,12 +123,15 @@ class PageFifo:
         return self.capacity - self.pages
 
     def put(self, mm: MemorySystem, node: Node, n: int, producer: str) -> None:
-        """kfifo_in of n pages, which go under writeback."""
+        """kfifo_in of n pages: back on the LRU locked, or under writeback."""
         if n <= 0:
             return
         if n > self.room:
             raise AssertionError("kfifo_in beyond capacity")
-        mm.start_writeback(node, n)
+        if self.locked:
+            mm.queue_locked(node, n)
+        else:
+            mm.start_writeback(node, n)
         self.producers.add(producer)
         runs = self.runs
         if runs and runs[-1][0] is node:
@@ -130,6 +139,13 @@ class PageFifo:
         else:
             runs.append([node, n])
         self.pages += n
+
+    def complete(self, mm: MemorySystem, node: Node, k: int, d: Draw) -> None:
+        """k pages taken from this fifo were compressed into `d`: complete them."""
+        if self.locked:
+            mm.write_queued(node, k, d)
+        else:
+            mm.end_writeback(node, k, d)
 
     def take(self, k: int) -> list[tuple[Node, int]]:
         """kfifo_out of up to k pages, oldest first."""
@@ -149,18 +165,19 @@ class PageFifo:
         return out
 
 
-# A worker with a deep queue compresses up to this many pages per work segment (completing
-# them together at its end), a few hundred µs of work: fewer events, same throughput.
-WORKER_CHUNK = 4 * SWAP_CLUSTER_MAX
-
-
-def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHUNK,
-                    on_take: Callable[[], None] | None = None) -> Generator[tuple, Any, None]:
+def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memalloc: bool = True,
+                    on_take: Callable[[], None] | None = None, counter: str | None = None
+                    ) -> Generator[tuple, Any, None]:
     """A kcompressd-style worker: sleep while the fifo is empty, then drain it.
 
-    Chunks of up to `batch` pages are compressed and stored in the worker's own context, then
-    completed (`bio_endio()` / `folio_end_writeback()`): the pages rotate to the inactive tail.
-    `on_take` runs whenever room was made in the fifo.
+    The kernel patches' workers take one folio at a time (`kfifo_out(..., 1)`), compress and
+    store it in their own context, and complete it; `batch` > 1 is for designs that take
+    several (zram-async's compress batching). A folio leaves the fifo only when the worker
+    takes it, so producers see the queue as full as it really is. With `memalloc` the worker
+    runs PF_MEMALLOC|PF_KSWAPD (v1, the unofficial port): zsmalloc ignores watermarks. Without
+    it (the posted v2), `zs_malloc()` obeys them and can enter direct reclaim
+    (`zram_store_or_reclaim`). `on_take` runs whenever room was made in the fifo; the vmstat
+    `counter`, if any, counts the folios written.
     """
     th = mm.sim.current
     assert th is not None
@@ -178,8 +195,33 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = WORKER_CHU
             mm.account_compress(th, cost)
             yield (RUN, cost)
             for node, k, d in done:
-                mm.end_writeback(node, k, d)
+                if not memalloc:
+                    yield from zram_store_or_reclaim(mm, th, node, d)
+                fifo.complete(mm, node, k, d)
+                if counter is not None:
+                    mm.vm[counter] += k
         mm.slice_end(th)
+
+
+def zram_store_or_reclaim(mm: MemorySystem, th: Thread, node: Node, d: Draw
+                          ) -> Generator[tuple, Any, None]:
+    """zram_write_page() in a task without PF_MEMALLOC, before it stores `d`.
+
+    The first `zs_malloc()` (__GFP_KSWAPD_RECLAIM, no direct reclaim) succeeds only if the zone
+    stays above its min watermark; otherwise zram counts a writestall, allocates again with
+    GFP_NOIO (direct reclaim allowed: `__alloc_pages_slowpath()` -> `try_to_free_pages()`, one
+    allocstall per call) and then compresses the page again (`compress_again`).
+    """
+    from kcompressd.mm.page_alloc import reclaim_for
+
+    need = mm.store.zspages_needed(d)
+    if node.free - need >= node.wmark.min:
+        return
+    mm.vm["zram_writestall"] += 1
+    mm.wakeup_kswapd(node)
+    yield from reclaim_for(mm, th, [node], need)
+    mm.account_compress(th, d.cost)
+    yield (RUN, d.cost)
 
 
 def kick_workers(mm: MemorySystem, workers: list[Thread], fifo: PageFifo, batch: int) -> None:

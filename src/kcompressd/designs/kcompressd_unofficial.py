@@ -2,8 +2,8 @@
 
 The per-node fifo is locked and `vm.kcompressd` (= `depth`, default 24, at most 256) bounds it.
 When the queue is at depth, kswapd takes the *oldest* queued folio out, writes it itself
-(which completes that folio's writeback: it rotates to the inactive tail) and then queues the
-new one, keeping FIFO order. Only kswapd offloads.
+(`__swap_writepage()`: no PG_reclaim, so no rotation; the folio is already back on the LRU) and
+then queues the new one, keeping FIFO order. Only kswapd offloads.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class KcompressdUnofficial(Design):
     }
     def attach(self, mm: Any) -> None:
         super().attach(mm)
-        self.fifos = {node.id: PageFifo(self.p["depth"]) for node in mm.nodes}
+        # Queued locked before writeback (v2's hook); workers run PF_MEMALLOC|PF_KSWAPD.
+        self.fifos = {node.id: PageFifo(self.p["depth"], locked=True) for node in mm.nodes}
         self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}", compress_worker(mm, f))
                         for nid, f in self.fifos.items()}
 
@@ -49,16 +50,18 @@ STEP = 8
 
 
 def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc: Any,
-                          node: Any, n: int) -> Generator[tuple, Any, None]:
+                          node: Any, n: int) -> Generator[tuple, Any, int]:
     """Unmap and queue n pages; a page finding the queue at depth has the oldest written first.
 
     Page by page as shrink_folio_list() goes: unmap (sc.page_cost), then swap_writepage(). With
     room the page is queued. At depth the caller dequeues the oldest page, compresses and stores
-    it in its own context (its writeback ends: it rotates to the inactive tail), then queues
-    the new one. Workers drain the queue meanwhile.
+    it in its own context (the folio, locked on the LRU, turns clean in place), then queues
+    the new one. Workers drain the queue meanwhile. Returns how many oldest pages the caller
+    wrote itself.
     """
     th = sc.thread
     left = n
+    wrote = 0
     while left:
         room = fifo.room
         if room:
@@ -79,5 +82,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc:
         mm.account_compress(th, work)
         yield (RUN, k * sc.page_cost + work)
         for old_node, j, d in draws:
-            mm.end_writeback(old_node, j, d)
+            fifo.complete(mm, old_node, j, d)
         left -= k
+        wrote += k
+    return wrote

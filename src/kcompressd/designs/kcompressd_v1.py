@@ -26,7 +26,10 @@ class KcompressdV1(Design):
 
     def attach(self, mm: Any) -> None:
         super().attach(mm)
-        self.fifos = [PageFifo(self.p["queue_size"]) for _ in range(self.p["threads"])]
+        # zram takes the bio after swap_writepage_bdev_async() started writeback: completion
+        # rotates the folio (PG_reclaim survives). Workers run PF_MEMALLOC|PF_KSWAPD.
+        self.fifos = [PageFifo(self.p["queue_size"], locked=False)
+                      for _ in range(self.p["threads"])]
         self.workers = [mm.sim.spawn(f"kcompressd{i}", compress_worker(mm, f))
                         for i, f in enumerate(self.fifos)]
 

@@ -3,7 +3,9 @@
 At the top of `swap_writepage()`: offload only if the caller is kswapd and the folio is anon
 (always here: the model reclaims anon only); the node's kfifo holds `fifo_size` folios
 (KCOMPRESS_FIFO_SIZE = 256). A full fifo falls through to the synchronous write in kswapd,
-without blocking. The worker `kcompressd<node>` drains the fifo, writing each folio.
+without blocking. The folio is queued locked, before writeback: it goes back to the inactive
+head and its completion does not rotate it (`MemorySystem.queue_locked`). The worker
+`kcompressd<node>` drains the fifo one folio at a time, without PF_MEMALLOC.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ class KcompressdV2(Design):
 
     def attach(self, mm: Any) -> None:
         super().attach(mm)
-        self.fifos = {node.id: PageFifo(self.p["fifo_size"]) for node in mm.nodes}
-        self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}", compress_worker(mm, f))
+        self.fifos = {node.id: PageFifo(self.p["fifo_size"], locked=True) for node in mm.nodes}
+        # The posted v2 thread sets no PF_MEMALLOC: its zsmalloc allocations obey watermarks.
+        self.workers = {nid: mm.sim.spawn(f"kcompressd{nid}",
+                                          compress_worker(mm, f, memalloc=False))
                         for nid, f in self.fifos.items()}
 
     def offloads(self, sc: Any) -> bool:

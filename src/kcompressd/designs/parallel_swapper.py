@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, ClassVar
 
-from kcompressd.backends.zram_cost import SWAP_CLUSTER_MAX
 from kcompressd.designs import register
 from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome
 from kcompressd.designs.kcompressd_unofficial import queue_or_write_oldest
@@ -26,7 +25,7 @@ LOCK_HOLD = 0.1e-6  # s at speed 1.0: mutex_lock + kfifo_out + mutex_unlock
 
 class _NodeQueue:
     def __init__(self, depth: int) -> None:
-        self.fifo = PageFifo(depth)
+        self.fifo = PageFifo(depth, locked=True)
         self.holder: Any = None  # the worker holding the mutex
         self.writer_is_waiting = False
         self.writers: list[Any] = []  # kswapds waiting for the mutex
@@ -48,12 +47,11 @@ class ParallelSwapper(Design):
         self.max_workers = max(0, min(int(self.p["workers"]), cpus_per_node - 1))
         depth = min(SWAP_ASYNC_FIFO_SIZE, self.max_workers * int(self.p["factor"]))
         self.queues: dict[int, _NodeQueue] = {}
-        serial = 0
         for node in mm.nodes:
-            q = _NodeQueue(max(depth, 1))
-            for _ in range(self.max_workers):
-                q.workers.append(mm.sim.spawn(f"kcompressd{serial}", self._worker(q)))
-                serial += 1
+            q = _NodeQueue(max(depth, 1))  # folios queued locked, before writeback
+            # Workers of an unbound workqueue: kworker/u<pool>:<id>, one pool per node.
+            for i in range(self.max_workers):
+                q.workers.append(mm.sim.spawn(f"kworker/u{node.id}:{i}", self._worker(q)))
             self.queues[node.id] = q
 
     def _kick(self, q: _NodeQueue) -> None:
@@ -98,12 +96,12 @@ class ParallelSwapper(Design):
                 q.holder = None
                 for w in q.writers:
                     mm.sim.wake(w)
-                taken = q.fifo.take(min(SWAP_CLUSTER_MAX, max(1, q.fifo.pages // len(q.workers))))
+                taken = q.fifo.take(1)  # kfifo_out(&fifo, &folio, 1)
                 for node, k in taken:
                     d = mm.sampler.draw(k)
                     mm.account_compress(th, d.cost)
                     yield (RUN, d.cost)
-                    mm.end_writeback(node, k, d)
+                    q.fifo.complete(mm, node, k, d)
             mm.slice_end(th)
 
     def queue_depth(self) -> int:

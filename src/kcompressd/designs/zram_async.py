@@ -36,10 +36,11 @@ class ZramAsync(Design):
     }
     def attach(self, mm: Any) -> None:
         super().attach(mm)
-        self.fifo = PageFifo(int(self.p["queue_size"]))
+        self.fifo = PageFifo(int(self.p["queue_size"]), locked=False)  # async bios: rotate
         self.waiters: list[Any] = []
+        # zram's own kthreads, named per device like the kernel's zram0 writeback thread.
         self.workers = [
-            mm.sim.spawn(f"kcompressd{i}", compress_worker(
+            mm.sim.spawn(f"zram0_comp{i}", compress_worker(
                 mm, self.fifo, batch=int(self.p["batch"]), on_take=self._room))
             for i in range(int(self.p["threads"]))]
 

@@ -6,9 +6,12 @@ of pages holds a handful of Python objects however much memory it simulates.
 
 Flags are the page state `folio_check_references()` (mm/vmscan.c) looks at:
 YOUNG (a PTE accessed bit set since the last `folio_referenced()`), REF (PG_referenced),
-HOT (the owner keeps touching these pages, so they are young whenever checked) and CLEAN (already
+HOT (the owner keeps touching these pages, so they are young whenever checked), CLEAN (already
 written to swap and unmapped: `__remove_mapping()` frees it when scanned, the state
-`folio_rotate_reclaimable()` leaves a written-back folio in).
+`folio_rotate_reclaimable()` leaves a written-back folio in) and QUEUED (unmapped, handed to an
+offload queue while still locked and not yet written: `shrink_folio_list()` cannot
+`folio_trylock()` it and keeps it, and its writer turns it CLEAN in place, see
+`convert_queued`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections import deque
 
 from kcompressd import PAGE_SIZE
 
-YOUNG, REF, HOT, CLEAN = 1, 2, 4, 8
+YOUNG, REF, HOT, CLEAN, QUEUED = 1, 2, 4, 8, 16
 
 Run = list  # [count, flags]
 
@@ -42,13 +45,14 @@ def _isolate(lst: deque[Run], nr: int) -> list[Run]:
 class AnonLru:
     """inactive_anon and active_anon of one lruvec."""
 
-    __slots__ = ("active", "inactive", "nr_active", "nr_inactive")
+    __slots__ = ("active", "inactive", "nr_active", "nr_inactive", "nr_queued")
 
     def __init__(self) -> None:
         self.inactive: deque[Run] = deque()
         self.active: deque[Run] = deque()
         self.nr_inactive = 0
         self.nr_active = 0
+        self.nr_queued = 0  # QUEUED pages on the inactive list
 
     @property
     def pages(self) -> int:
@@ -58,6 +62,8 @@ class AnonLru:
         """lru_cache_add() of a new folio, or putback of a kept one."""
         if n <= 0:
             return
+        if flags & QUEUED:
+            self.nr_queued += n
         lst = self.inactive
         if lst and lst[0][1] == flags:
             lst[0][0] += n
@@ -91,7 +97,40 @@ class AnonLru:
         """isolate_lru_folios() on the inactive list."""
         out = _isolate(self.inactive, nr)
         self.nr_inactive -= out[0][0] if len(out) == 1 else sum(r[0] for r in out)
+        self.nr_queued -= sum(r[0] for r in out if r[1] & QUEUED)
         return out
+
+    def convert_queued(self, k: int, flags: int) -> None:
+        """k QUEUED pages were written (flags CLEAN) or failed (0), where they lie on the list.
+
+        The writer (a worker, or kswapd writing the oldest queued folio) ends writeback without
+        PG_reclaim, so `folio_end_writeback()` does not rotate the folio: it stays where the
+        reclaimer put it back, and the scanner frees it when it gets there. The deepest QUEUED
+        pages (queued longest ago) are converted first; pages are otherwise alike.
+        """
+        if k > self.nr_queued:
+            raise AssertionError("more queued folios written than are on the LRU")
+        self.nr_queued -= k
+        found: list[int] = []
+        seen = 0
+        for i, run in enumerate(self.inactive):  # head first: queued folios sit near it
+            if run[1] & QUEUED:
+                found.append(i)
+                seen += run[0]
+                if seen >= self.nr_queued + k:
+                    break
+        for i in reversed(found):
+            if not k:
+                break
+            run = self.inactive[i]
+            new = (run[1] & ~QUEUED) | flags
+            if run[0] <= k:
+                k -= run[0]
+                run[1] = new
+            else:
+                run[0] -= k
+                self.inactive.insert(i + 1, [k, new])  # the deeper part is the older one
+                k = 0
 
     def isolate_tail_run(self, nr: int) -> list[Run]:
         """Up to `nr` pages of the last inactive run only (all in the same state)."""
@@ -102,6 +141,8 @@ class AnonLru:
             run[0] -= nr
             run = [nr, run[1]]
         self.nr_inactive -= run[0]
+        if run[1] & QUEUED:
+            self.nr_queued -= run[0]
         return [run]
 
     def isolate_active(self, nr: int) -> list[Run]:
@@ -123,3 +164,5 @@ class AnonLru:
         if sum(r[0] for r in self.active) != self.nr_active or any(
                 r[0] <= 0 for r in self.active):
             raise AssertionError("active LRU count does not match its runs")
+        if sum(r[0] for r in self.inactive if r[1] & QUEUED) != self.nr_queued:
+            raise AssertionError("queued folio count does not match the inactive runs")

@@ -6,6 +6,8 @@ from kcompressd.mm.lru import AnonLru
 from kcompressd.mm.watermarks import Watermarks
 from kcompressd.sim.core import Thread
 
+MAX_RECLAIM_RETRIES = 16
+
 
 class PageConservationError(AssertionError):
     """Pages appeared or vanished: a simulator bug, never a user error."""
@@ -35,8 +37,10 @@ class Node:
         return self.free >= self.wmark.high
 
     def allow_direct_reclaim(self) -> bool:
-        """allow_direct_reclaim(): free pages above half of the min watermarks."""
-        return self.free > self.wmark.min // 2
+        """allow_direct_reclaim(): free pages above half of the min watermarks, or kswapd has
+        given up on the node (kswapd_failures >= MAX_RECLAIM_RETRIES) and will not wake the
+        throttled tasks."""
+        return self.kswapd_failures >= MAX_RECLAIM_RETRIES or self.free > self.wmark.min // 2
 
     def check(self) -> None:
         """Page conservation: free + resident + in flight + compressed store = total."""

@@ -17,7 +17,7 @@ from kcompressd.mm.lru import YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MAX_RECLAIM_RETRIES, MemorySystem, ScanControl
 from kcompressd.mm.vmscan import try_to_free_pages
-from kcompressd.sim.core import WAIT
+from kcompressd.sim.core import SLEEP, Thread
 
 
 class OutOfMemory(Exception):
@@ -37,15 +37,50 @@ def get_page_from_freelist(zonelist: Sequence[Node], n: int, wmark: str) -> Node
     return None
 
 
-def throttle_direct_reclaim(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, None]:
-    """Wait on pfmemalloc_wait while free pages are below half the min watermark."""
+def throttle_direct_reclaim(mm: MemorySystem, sc: ScanControl, *, kthread: bool = False
+                            ) -> Generator[tuple, Any, None]:
+    """throttle_direct_reclaim(): wait on pfmemalloc_wait while allow_direct_reclaim() is false.
+
+    Kernel threads are never throttled (PF_KTHREAD). A user fault (GFP_HIGHUSER_MOVABLE has
+    __GFP_FS) waits with `wait_event_killable()`, no timeout: kswapd's wake_up of
+    pfmemalloc_wait, or allow_direct_reclaim() turning true because kswapd has given up
+    (kswapd_failures >= MAX_RECLAIM_RETRIES), ends the wait.
+    """
+    if kthread:
+        return
     node, th = sc.node, sc.thread
     while not node.allow_direct_reclaim():
         mm.vm["pfmemalloc_throttle"] += 1
         mm.wakeup_kswapd(node)
         node.pfmemalloc_wait.append(th)
-        yield (WAIT, 1.0)  # HZ: wait_event_killable_timeout() for non-fs callers
+        yield SLEEP
         node.pfmemalloc_wait.remove(th)
+
+
+def reclaim_for(mm: MemorySystem, th: Thread, zonelist: Sequence[Node], n: int, *,
+                kthread: bool = False) -> Generator[tuple, Any, Node | None]:
+    """The slow path's direct-reclaim loop until n pages fit above the min watermark.
+
+    `__alloc_pages_direct_reclaim()` after `throttle_direct_reclaim()`; the time from entering
+    it to success is one allocation-stall sample. Returns the node to take from, or None after
+    MAX_RECLAIM_RETRIES passes without progress (`should_reclaim_retry()`).
+    """
+    start = mm.sim.now
+    sc = ScanControl(th, zonelist[0], kswapd=False)
+    no_progress = 0
+    while True:
+        yield from throttle_direct_reclaim(mm, sc, kthread=kthread)
+        progress = yield from try_to_free_pages(mm, sc, zonelist)
+        node = get_page_from_freelist(zonelist, n, "min")
+        if node is not None:
+            if mm.measuring:
+                mm.stall_us.append((mm.sim.now - start) * 1e6)
+            return node
+        no_progress = 0 if progress else no_progress + 1
+        if no_progress > MAX_RECLAIM_RETRIES:
+            return None
+        for z in zonelist:
+            mm.wakeup_kswapd(z)
 
 
 def alloc_pages(mm: MemorySystem, zonelist: Sequence[Node], n: int, flags: int = YOUNG
@@ -61,20 +96,7 @@ def alloc_pages(mm: MemorySystem, zonelist: Sequence[Node], n: int, flags: int =
         return _take(node, n, flags)
     th = mm.sim.current
     assert th is not None
-    start = mm.sim.now
-    sc = ScanControl(th, zonelist[0], kswapd=False)
-    no_progress = 0
-    while True:
-        yield from throttle_direct_reclaim(mm, sc)
-        progress = yield from try_to_free_pages(mm, sc, zonelist)
-        node = get_page_from_freelist(zonelist, n, "min")
-        if node is not None:
-            if mm.measuring:
-                mm.stall_us.append((mm.sim.now - start) * 1e6)
-            return _take(node, n, flags)
-        # should_reclaim_retry(): give up after MAX_RECLAIM_RETRIES passes without progress.
-        no_progress = 0 if progress else no_progress + 1
-        if no_progress > MAX_RECLAIM_RETRIES:
-            raise OutOfMemory(th.name)
-        for z in zonelist:
-            mm.wakeup_kswapd(z)
+    node = yield from reclaim_for(mm, th, zonelist, n)
+    if node is None:
+        raise OutOfMemory(th.name)
+    return _take(node, n, flags)

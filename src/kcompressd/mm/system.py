@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from kcompressd.backends.zram_cost import Draw, ZramSampler, ZramStore
 from kcompressd.mm.calibration import Costs
-from kcompressd.mm.lru import CLEAN
-from kcompressd.mm.node import Node
+from kcompressd.mm.lru import CLEAN, QUEUED
+from kcompressd.mm.node import MAX_RECLAIM_RETRIES, Node
+
+__all__ = ["MAX_RECLAIM_RETRIES", "SWAP_CLUSTER_MAX", "MemorySystem", "ScanControl"]
 from kcompressd.sim.core import Sim, Thread
 from kcompressd.trace import Timeline
 
@@ -20,9 +22,8 @@ if TYPE_CHECKING:
     from kcompressd.designs.base import Design
 
 SWAP_CLUSTER_MAX = 32
-MAX_RECLAIM_RETRIES = 16
 
-VMSTAT_EXTRA = ("pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
+VMSTAT_EXTRA = ("zram_writestall", "pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
                 "reclaim_throttle_writeback", "reclaim_throttle_noprogress",
                 "pfmemalloc_throttle", "swap_alloc_fail", "zram_write_fail")
 
@@ -124,6 +125,31 @@ class MemorySystem:
         """Isolated pages handed to a design go under writeback (folio_start_writeback)."""
         node.isolated -= k
         node.writeback += k
+
+    def queue_locked(self, node: Node, k: int) -> None:
+        """Isolated folios queued locked, before writeback, return to the inactive head.
+
+        v2, the unofficial port and parallel-swapper queue at the top of `swap_writepage()`,
+        before `folio_start_writeback()`; `pageout()` then clears PG_reclaim (the folio is not
+        under writeback) and `shrink_folio_list()` cannot `folio_trylock()` it, so it is kept
+        and `move_folios_to_lru()` puts it back at the inactive head (mm/vmscan.c).
+        """
+        node.isolated -= k
+        node.lru.add_inactive_head(k, QUEUED)
+
+    def write_queued(self, node: Node, k: int, d: Draw) -> None:
+        """A writer stored k locked-queued folios: `__swap_writepage()` on a synchronous device.
+
+        Writeback starts and ends inside the write without PG_reclaim, so
+        `folio_end_writeback()` does not call `folio_rotate_reclaimable()`: no pgrotated, the
+        clean swap-cache folio stays where it is on the LRU until the scanner frees it
+        (`__remove_mapping()`). A failed store re-dirties it (`__end_swap_bio_write()`).
+        """
+        if self.zram_store(node, d, 0):
+            node.lru.convert_queued(k, CLEAN)
+        else:
+            self.store.put_swap_pages(k)
+            node.lru.convert_queued(k, 0)
 
     def end_writeback(self, node: Node, k: int, d: Draw) -> None:
         """Pages queued by a design are stored; `folio_end_writeback()` completes them.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any
 
-from kcompressd.mm.lru import CLEAN, HOT, REF, YOUNG
+from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, MemorySystem, ScanControl
 from kcompressd.sim.core import RUN, SLEEP, WAIT
@@ -43,8 +43,11 @@ def shrink_active_list(mm: MemorySystem, node: Node) -> float:
     return moved * mm.costs.scan
 
 
-def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int]:
-    """shrink_inactive_list() + shrink_folio_list() on one batch; returns pages freed."""
+def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
+                 ) -> Generator[tuple, Any, int]:
+    """shrink_inactive_list() + shrink_folio_list() on one batch; returns pages freed.
+
+    At most `limit` pages are scanned (a reclaimer's remaining scan target)."""
     node = sc.node
     lru = node.lru
     costs = mm.costs
@@ -60,10 +63,10 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
         runs = []
     else:
         tail = lru.inactive[-1][1]
-        if tail & (YOUNG | HOT) or (tail & CLEAN and sc.kswapd):
-            runs = lru.isolate_tail_run(BIG_SCAN)
+        if tail & (YOUNG | HOT | QUEUED) or (tail & CLEAN and sc.kswapd):
+            runs = lru.isolate_tail_run(min(BIG_SCAN, limit))
         else:
-            runs = lru.isolate_inactive(SWAP_CLUSTER_MAX)
+            runs = lru.isolate_inactive(min(SWAP_CLUSTER_MAX, limit))
     taken = runs[0][0] if len(runs) == 1 else sum(r[0] for r in runs)
     if not taken:
         mm.account_scan(th, cost)
@@ -75,7 +78,11 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, int
     keep_runs: list[tuple[int, int]] = []
     act_runs: list[tuple[int, int]] = []
     for count, flags in runs:
-        if flags & (YOUNG | HOT):
+        if flags & QUEUED:
+            # Still locked by its queue: folio_trylock() fails, keep it as it is.
+            keep_runs.append((count, flags))
+            keep += count
+        elif flags & (YOUNG | HOT):
             # folio_check_references(): a young PTE marks the folio; a second reference
             # (PG_referenced already set) activates it, a first one keeps it (look twice).
             if flags & REF:
@@ -235,10 +242,14 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl, zonelist: Sequence[Node
                       ) -> Generator[tuple, Any, int]:
     """do_try_to_free_pages(): reclaim SWAP_CLUSTER_MAX pages in the caller's context.
 
-    For priorities DEF_PRIORITY..0, shrink_zones() goes over the zonelist (local node first),
-    scanning up to inactive >> priority pages of each; the call stops as soon as
-    SWAP_CLUSTER_MAX pages are freed. With no progress at the end a direct reclaimer is
-    throttled for a jiffy (VMSCAN_THROTTLE_NOPROGRESS) when writeback dominates.
+    For priorities DEF_PRIORITY..0, shrink_zones() goes over the zonelist (local node first);
+    shrink_lruvec() scans each node's inactive anon target, lru size >> priority
+    (get_scan_count(), SCAN_ANON: there are no file pages), SWAP_CLUSTER_MAX at a time. Global
+    direct reclaim at DEF_PRIORITY scans its whole target ("proportional_reclaim": kswapd is not
+    keeping up, so do a batch of work at once); at lower priorities shrink_lruvec() stops once
+    nr_to_reclaim = SWAP_CLUSTER_MAX are freed, and do_try_to_free_pages() stops after any
+    priority that got there. With no progress at the end a direct reclaimer is throttled for
+    a jiffy (VMSCAN_THROTTLE_NOPROGRESS) when writeback dominates.
     """
     mm.vm["allocstall"] += 1
     th = sc.thread
@@ -248,11 +259,12 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl, zonelist: Sequence[Node
     for priority in range(DEF_PRIORITY, -1, -1):
         for node in zonelist:
             sc.node = node
-            budget = max(node.lru.nr_inactive >> priority, SWAP_CLUSTER_MAX)
+            budget = node.lru.nr_inactive >> priority
+            whole = priority == DEF_PRIORITY  # proportional_reclaim in shrink_lruvec()
             scanned = 0
-            while scanned < budget and sc.nr_reclaimed < goal:
+            while scanned < budget and (whole or sc.nr_reclaimed < goal):
                 before = sc.nr_scanned
-                yield from shrink_batch(mm, sc)
+                yield from shrink_batch(mm, sc, budget - scanned)
                 step = sc.nr_scanned - before
                 if not step:  # only pages under writeback are left to scan
                     if node.writeback:

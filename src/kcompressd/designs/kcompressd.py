@@ -1,0 +1,99 @@
+"""`kcompressd`: this project's patch on Linux 6.12, configured by its sysctls one for one.
+
+The lab kernel's hook at the top of `swap_writepage()` (kswapd only, anon folios, zram as a
+SWP_SYNCHRONOUS_IO device) queues the folio *locked, before writeback* on its node's fifo, as
+v2 and the unofficial port do: the folio goes back to the inactive head and its completion does
+not rotate it. The parameters are the sysctls, so a simulated run and a lab run are set up
+the same way:
+
+- `depth` = vm.kcompressd (0..256, 0 = off): folios the node's fifo holds;
+- `threads` = vm.kcompressd_threads: workers per node, named kcompressd<node> and
+  kcompressd<node>:<i>, each taking one folio at a time;
+- `overflow` = vm.kcompressd_overflow: with the fifo at depth, 0 = kswapd writes the new folio
+  itself; 1 = kswapd writes the oldest queued folio itself and queues the new one (FIFO kept);
+- `memalloc` = vm.kcompressd_memalloc: 1 = workers run PF_MEMALLOC|PF_KSWAPD (zsmalloc ignores
+  watermarks), 0 = without (zsmalloc obeys them and can enter direct reclaim).
+
+vmstat, as the patch's /proc/vmstat: kcompressd_queued (folios queued), kcompressd_written
+(folios written by the workers), kcompressd_sync_full (folios kswapd wrote itself because the
+fifo was at depth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, ClassVar
+
+from kcompressd.designs import register
+from kcompressd.designs.base import (
+    Design,
+    PageFifo,
+    Param,
+    WriteOutcome,
+    compress_worker,
+    kick_workers,
+)
+from kcompressd.designs.kcompressd_unofficial import queue_or_write_oldest
+
+COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full")
+
+
+@register
+class Kcompressd(Design):
+    name = "kcompressd"
+    summary = "the lab patch: vm.kcompressd depth, threads per node, overflow policy, memalloc"
+    params: ClassVar[dict[str, Param]] = {
+        "depth": Param(24, "vm.kcompressd: fifo depth in folios per node (0 = off)", 0, 256),
+        "threads": Param(1, "vm.kcompressd_threads: workers per node", 1, 8),
+        "overflow": Param(1, "vm.kcompressd_overflow: at depth 0 = kswapd writes the new folio, "
+                          "1 = kswapd writes the oldest queued one and queues the new", 0, 1),
+        "memalloc": Param(1, "vm.kcompressd_memalloc: 1 = workers PF_MEMALLOC|PF_KSWAPD, "
+                          "0 = without", 0, 1),
+    }
+
+    def attach(self, mm: Any) -> None:
+        super().attach(mm)
+        for key in COUNTERS:
+            mm.vm.setdefault(key, 0)
+        self.fifos = {node.id: PageFifo(int(self.p["depth"]), locked=True) for node in mm.nodes}
+        self.workers: dict[int, list[Any]] = {}
+        for nid, fifo in self.fifos.items():
+            self.workers[nid] = [
+                mm.sim.spawn(f"kcompressd{nid}" if i == 0 else f"kcompressd{nid}:{i}",
+                             compress_worker(mm, fifo, memalloc=bool(self.p["memalloc"]),
+                                             counter="kcompressd_written"))
+                for i in range(int(self.p["threads"]))]
+
+    def _kick(self, nid: int) -> None:
+        kick_workers(self.mm, self.workers[nid], self.fifos[nid], 1)
+
+    def offloads(self, sc: Any) -> bool:
+        return sc.kswapd and self.p["depth"] > 0 and self.p["overflow"] == 0
+
+    def interleaves(self, sc: Any) -> bool:
+        return sc.kswapd and self.p["depth"] > 0 and self.p["overflow"] == 1
+
+    def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
+        """overflow 0: queue while there is room; the rest kswapd writes itself, now."""
+        fifo = self.fifos[node.id]
+        k = min(n, fifo.room)
+        if k:
+            fifo.put(self.mm, node, k, sc.thread.name)
+            self._kick(node.id)
+        vm = self.mm.vm
+        vm["kcompressd_queued"] += k
+        vm["kcompressd_sync_full"] += n - k
+        return WriteOutcome(n - k, k)
+
+    def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
+                                   ) -> Generator[tuple, Any, WriteOutcome]:
+        """overflow 1: at depth kswapd writes the oldest queued folio, then queues the new."""
+        wrote = yield from queue_or_write_oldest(self.mm, self.fifos[node.id],
+                                                 lambda: self._kick(node.id), sc, node, n)
+        vm = self.mm.vm
+        vm["kcompressd_queued"] += n
+        vm["kcompressd_sync_full"] += wrote
+        return WriteOutcome(0, n)
+
+    def queue_depth(self) -> int:
+        return sum(f.pages for f in self.fifos.values())
