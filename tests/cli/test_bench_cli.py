@@ -10,6 +10,7 @@ from kcompressd.cli.bench import (
     parse_size,
     print_doc,
     reclaim_view,
+    setting_label,
     summary_table,
 )
 from kcompressd.errors import KcompressdError
@@ -38,6 +39,12 @@ def test_summary_table_shows_each_setting_side_by_side() -> None:
     text = console.export_text()
     assert "kcompressd=0" in text and "kcompressd=24" in text
     assert "1,050.0 ±9.5%" in text and "2,100.0 ±9.5%" in text
+
+
+def test_settings_of_several_knobs_are_labelled_by_knob() -> None:
+    assert setting_label({}) == "default"
+    assert setting_label({"vm.kcompressd": 24, "vm.kcompressd_threads": 2,
+                          "vm.kcompressd_overflow": 1}) == "kcompressd=24 threads=2 overflow=1"
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")

@@ -106,7 +106,7 @@ def test_safety_floor_stops_the_run_early(corpus: Path) -> None:
                                prefill=0, workload=1 << 24)
     before_state = machine_state()
     with run_lock():
-        result = run_once(tiny, pages, name, kcompressd=None, perf=False).result
+        result = run_once(tiny, pages, name, setting=None, perf=False).result
     assert machine_state() == before_state
     assert result["workload"]["stopped_early"].startswith("safety floor")
     assert result["meta"]["measured_seconds"] < 5
@@ -245,12 +245,14 @@ def test_kcompressd_settings_run_interleaved_and_are_restored(
     # No balloon (the stand-in nr_hugepages is a plain file): a tiny workload, one second.
     tiny = dataclasses.replace(plan, duration=1.0, per_eater=1 << 24, prefill=0,
                                workload=1 << 24)
-    order: list[tuple[int, int | None]] = []
+    order: list[tuple[int, dict | None]] = []
     options = BenchOptions(corpus=corpus, threads=1, duration=1.0, repeat=2, kcompressd=(0, 256))
     with run_lock():
         doc = run_bench(options, tiny, pages, name, lambda i, s: order.append((i, s)))
-    assert order == [(0, 0), (0, 256), (1, 0), (1, 256)]
+    k0, k256 = {"vm.kcompressd": 0}, {"vm.kcompressd": 256}
+    assert order == [(0, k0), (0, k256), (1, k0), (1, k256)]
     assert [s["kcompressd"] for s in doc["series"]] == [0, 256]
+    assert [s["sysctls"] for s in doc["series"]] == [k0, k256]
     for series in doc["series"]:
         assert len(series["runs"]) == 2
         assert all(r["meta"]["kcompressd"] == series["kcompressd"] for r in series["runs"])

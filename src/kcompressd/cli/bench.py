@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,15 @@ from rich.table import Table
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.cli.tables import comparison_table, result_table
 from kcompressd.errors import KcompressdError
-from kcompressd.kernel.bench import BenchOptions, prepare, run_bench
+from kcompressd.kernel.bench import BenchOptions, prepare, run_bench, validate_options
 from kcompressd.kernel.journal import recover
 from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.plan import Plan
 from kcompressd.kernel.restore import Terminated
+from kcompressd.lab.machine import machine
+from kcompressd.lab.qemu import Shape
 from kcompressd.result import VMSTAT_COUNTERS
+from kcompressd.vmbench import default_timeout, run_vm_bench
 
 RECLAIM_PREFIXES = ("allocstall_", "pgscan_", "pgsteal_", "workingset_refault", "pgmajfault",
                     "kswapd_", "swpout_zero", "swpin_zero")
@@ -33,14 +36,14 @@ def parse_size(text: str) -> float | None:
         raise KcompressdError(f"--size must be a number of GiB or 'auto', got {text!r}") from None
 
 
-def parse_settings(text: str | None) -> tuple[int, ...]:
+def parse_settings(text: str | None, option: str = "--kcompressd") -> tuple[int, ...]:
     if not text:
         return ()
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise KcompressdError(
-            f"--kcompressd takes comma-separated integers (e.g. 0,24,256), got {text!r}"
+            f"{option} takes comma-separated integers (e.g. 0,24,256), got {text!r}"
         ) from None
 
 
@@ -60,15 +63,26 @@ def plan_table(plan: Plan) -> Table:
     return table
 
 
-def setting_label(kcompressd: int | None) -> str:
-    return "default" if kcompressd is None else f"kcompressd={kcompressd}"
+def setting_label(sysctls: dict[str, int]) -> str:
+    """vm.kcompressd=24 vm.kcompressd_threads=2 -> "kcompressd=24 threads=2"."""
+    if not sysctls:
+        return "default"
+    return " ".join(f"{k.removeprefix('vm.').removeprefix('kcompressd_')}={v}"
+                    for k, v in sysctls.items())
+
+
+def series_sysctls(series: dict[str, Any]) -> dict[str, int]:
+    """A series' settings (documents from before the other knobs carry only `kcompressd`)."""
+    if "sysctls" in series:
+        return series["sysctls"]
+    return {} if series["kcompressd"] is None else {"vm.kcompressd": series["kcompressd"]}
 
 
 def summary_table(doc: dict[str, Any]) -> Table:
     table = Table(title="median and spread over the runs", title_justify="left")
     table.add_column("")
     for series in doc["series"]:
-        table.add_column(setting_label(series["kcompressd"]), justify="right")
+        table.add_column(setting_label(series_sysctls(series)), justify="right")
     for metric in doc["series"][0]["summary"]:
         cells = [f"{s['summary'][metric]['median']:,.1f} ±{s['summary'][metric]['spread']:.1%}"
                  for s in doc["series"]]
@@ -79,7 +93,7 @@ def summary_table(doc: dict[str, Any]) -> Table:
 def print_doc(doc: dict[str, Any]) -> None:
     """Rich tables: one result, or every run of a series side by side plus the summary."""
     if "series" in doc:
-        runs = {f"{setting_label(s['kcompressd'])} #{i}": r
+        runs = {f"{setting_label(series_sysctls(s))} #{i}": r
                 for s in doc["series"] for i, r in enumerate(s["runs"])}
         stdout.print(comparison_table({k: reclaim_view(r) for k, r in runs.items()},
                                       title="runs"))
@@ -109,38 +123,78 @@ def _bench(options: BenchOptions, dry_run: bool, json_out: bool) -> dict[str, An
             return None
         (stderr if json_out else stdout).print(plan_table(plan))
 
-        def progress(i: int, setting: int | None) -> None:
-            label = "" if setting is None else f" vm.kcompressd={setting}"
-            stderr.print(f"run {i + 1}/{options.repeat}{label}: {plan.duration:g} s ...")
+        return run_bench(options, plan, pages, corpus_name, _progress(options))
 
-        return run_bench(options, plan, pages, corpus_name, progress)
+
+def _progress(options: BenchOptions) -> Callable[[int, dict[str, int] | None], None]:
+    def progress(i: int, setting: dict[str, int] | None) -> None:
+        label = f" {setting_label(setting)}" if setting else ""
+        stderr.print(f"run {i + 1}/{options.repeat}{label}: {options.duration:g} s ...")
+    return progress
+
+
+def _bench_vm(options: BenchOptions, dry_run: bool, kernel: str | None, shape: Shape,
+              accel: str, timeout: float | None) -> dict[str, Any]:
+    """The same bench in lab guests: checked on the host first, then one boot per run."""
+    validate_options(options)
+    if timeout is not None and not timeout > 0:
+        raise KcompressdError(f"--timeout must be a positive number of seconds, got {timeout}")
+    m = machine(kernel, shape, accel)
+    return run_vm_bench(m, options, dry_run=dry_run,
+                        timeout=timeout or default_timeout(options), progress=_progress(options))
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
         size: str = typer.Option("auto", help="Workload GiB all eaters together, or 'auto'."),
-        threads: int = typer.Option(os.cpu_count() or 1, help="Eater processes."),
+        threads: int | None = typer.Option(None, help="Eater processes (default: one per "
+                                           "CPU of the machine that runs them)."),
         algorithm: str = typer.Option("lz4", help="zram compression algorithm."),
         corpus: Path | None = typer.Option(None, help="Corpus of pages the eaters write "
                                            "(default: the built-in 'phone' corpus)."),
         duration: float = typer.Option(30.0, help="Measured seconds per run."),
         repeat: int = typer.Option(1, help="Runs per setting."),
-        kcompressd: str | None = typer.Option(None, help="vm.kcompressd settings to A/B, "
+        kcompressd: str | None = typer.Option(None, help="vm.kcompressd queue depths to A/B, "
                                               "e.g. 0,24,256 (patched kernels only)."),
+        kcompressd_threads: str | None = typer.Option(
+            None, help="vm.kcompressd_threads to A/B, e.g. 1,2 (workers per node)."),
+        kcompressd_overflow: str | None = typer.Option(
+            None, help="vm.kcompressd_overflow to A/B: 0 kswapd writes the new folio, "
+            "1 the oldest queued one."),
+        kcompressd_memalloc: str | None = typer.Option(
+            None, help="vm.kcompressd_memalloc to A/B: 1 workers run with PF_MEMALLOC."),
         perf: bool = typer.Option(False, "--perf", help="Split kswapd's time with perf."),
         trace: Path | None = typer.Option(None, help="Write the timeline as a Perfetto trace."),
         plot: Path | None = typer.Option(None, help="Draw the timeline (PNG, SVG, PDF)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
+        vm: bool = typer.Option(False, "--vm", help="Run inside lab guests (see `kcompressd "
+                                "lab`), one boot per run."),
+        kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', "
+                                          "or a bzImage path (default: the project's build)."),
+        cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
+        memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
+        nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
+        accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
+        timeout: float | None = typer.Option(None, help="--vm: seconds per guest before it is "
+                                             "stopped (default: from --duration)."),
         json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
-        """Run a memory eater on this machine's kernel with zram swap; report reclaim."""
-        options = BenchOptions(size=parse_size(size), threads=threads, algorithm=algorithm,
-                               corpus=corpus, duration=duration, repeat=repeat,
-                               kcompressd=parse_settings(kcompressd), perf=perf, trace=trace,
-                               plot=plot)
+        """Run a memory eater on a real kernel with zram swap (this machine's, or a lab
+        guest's with --vm); report reclaim."""
+        options = BenchOptions(
+            size=parse_size(size), threads=threads, algorithm=algorithm, corpus=corpus,
+            duration=duration, repeat=repeat, kcompressd=parse_settings(kcompressd),
+            kcompressd_threads=parse_settings(kcompressd_threads, "--kcompressd-threads"),
+            kcompressd_overflow=parse_settings(kcompressd_overflow, "--kcompressd-overflow"),
+            kcompressd_memalloc=parse_settings(kcompressd_memalloc, "--kcompressd-memalloc"),
+            perf=perf, trace=trace, plot=plot)
         try:
-            doc = _bench(options, dry_run, json_out)
+            if vm:
+                doc = _bench_vm(options, dry_run, kernel,
+                                Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel, timeout)
+            else:
+                doc = _bench(options, dry_run, json_out)
         except Terminated as e:
             print(f"kcompressd: bench stopped by {e}; the machine is restored", file=sys.stderr)
             raise typer.Exit(143) from None
@@ -151,5 +205,7 @@ def register(app: typer.Typer) -> None:
             return
         if json_out:
             emit_json(doc)
+        elif vm and dry_run:
+            stdout.print(plan_table(Plan(**doc["plan"])))
         else:
             print_doc(doc)

@@ -8,15 +8,18 @@ settings of an A/B test so that drift of the machine hits every setting alike.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +35,28 @@ from kcompressd.kernel.hugepages import NR_HUGEPAGES, inflate_balloon
 from kcompressd.kernel.journal import Journal
 from kcompressd.kernel.meminfo import read_meminfo
 from kcompressd.kernel.perf import PerfRecorder, split_profile
-from kcompressd.kernel.plan import GIB, Plan, make_plan, zram_ratio
+from kcompressd.kernel.plan import GIB, Plan, lab_guest, make_plan, zram_ratio
 from kcompressd.kernel.procstat import reclaim_threads
 from kcompressd.kernel.restore import Restorer
 from kcompressd.kernel.sampler import INTERVAL, Sample, Sampler
 from kcompressd.kernel.swap import swapon
 from kcompressd.kernel.sysctl import set_sysctl, sysctl_path
 from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
-from kcompressd.kernel.workload import CHUNK_PAGES, Eaters
+from kcompressd.kernel.workload import CHUNK_PAGES, EaterReport, Eaters
+from kcompressd.outfile import check_writable
 from kcompressd.plot import check_figure_path, plot_timeline
 from kcompressd.result import make_result
 from kcompressd.trace import Timeline, write_perfetto
 
 KCOMPRESSD_SYSCTL = "vm.kcompressd"
+# The Kcompressd patch's knobs an A/B series crosses: option name -> (sysctl, lowest, highest)
+# as the project's series documents them (vm.kcompressd's upper bound is the kernel's to check).
+KCOMPRESSD_KNOBS = {
+    "kcompressd": (KCOMPRESSD_SYSCTL, 0, None),
+    "kcompressd_threads": ("vm.kcompressd_threads", 1, 8),
+    "kcompressd_overflow": ("vm.kcompressd_overflow", 0, 1),
+    "kcompressd_memalloc": ("vm.kcompressd_memalloc", 0, 1),
+}
 DEFAULT_CORPUS_PROFILE = "phone"
 PREFILL_TIMEOUT = 120.0
 OUTSIDE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
@@ -52,21 +64,35 @@ OUTSIDE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan
 PLOT_COUNTERS = ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
                  "zram_mem_used_bytes")
 # Rates summarised (median, spread) over the runs of a series.
-SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout")
+SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout",
+                 "pgrotated")
+# The patch's counters, summarised where the kernel has them.
+KCOMPRESSD_COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full")
 
 
 @dataclass(frozen=True)
 class BenchOptions:
     size: float | None = None  # workload GiB; None plans it from memory
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    threads: int | None = None  # eater processes; None: one per CPU of the machine it runs on
     algorithm: str = "lz4"
     corpus: Path | None = None
     duration: float = 30.0
     repeat: int = 1
     kcompressd: tuple[int, ...] = ()
+    kcompressd_threads: tuple[int, ...] = ()
+    kcompressd_overflow: tuple[int, ...] = ()
+    kcompressd_memalloc: tuple[int, ...] = ()
     perf: bool = False
     trace: Path | None = None
     plot: Path | None = None
+
+
+def settings(o: BenchOptions) -> list[dict[str, int] | None]:
+    """The sysctl settings an A/B series runs: the cross product of the knobs given, in the
+    order given (None: leave the kernel's settings alone)."""
+    axes = [[(sysctl, v) for v in getattr(o, name)]
+            for name, (sysctl, _, _) in KCOMPRESSD_KNOBS.items() if getattr(o, name)]
+    return [dict(combo) for combo in itertools.product(*axes)] if axes else [None]
 
 
 @dataclass
@@ -75,26 +101,38 @@ class Run:
     timeline: Timeline
 
 
-def validate(o: BenchOptions) -> None:
-    if o.threads < 1:
+def validate_options(o: BenchOptions) -> None:
+    """What can be checked of the options alone, before any machine is looked at."""
+    if o.threads is not None and o.threads < 1:
         raise KcompressdError(f"--threads must be at least 1, got {o.threads}")
-    if o.size is not None and not o.size > 0:
+    if o.size is not None and not (o.size > 0 and math.isfinite(o.size)):
         raise KcompressdError(f"--size must be a positive number of GiB or 'auto', got {o.size:g}")
-    if not o.duration > 0:
-        raise KcompressdError(f"--duration must be positive, got {o.duration:g}")
+    if not (o.duration > 0 and math.isfinite(o.duration)):
+        raise KcompressdError(f"--duration must be a positive number of seconds, "
+                              f"got {o.duration:g}")
     if o.repeat < 1:
         raise KcompressdError(f"--repeat must be at least 1, got {o.repeat}")
-    if any(v < 0 for v in o.kcompressd):
-        raise KcompressdError(f"--kcompressd values must be >= 0, got {list(o.kcompressd)}")
-    if o.kcompressd and not sysctl_path(KCOMPRESSD_SYSCTL).exists():
-        raise KcompressdError(
-            f"--kcompressd needs a kernel with the kcompressd patch: "
-            f"{sysctl_path(KCOMPRESSD_SYSCTL)} does not exist on {platform.release()}"
-        )
-    if o.trace is not None and not o.trace.parent.is_dir():
-        raise KcompressdError(f"--trace {o.trace}: directory {o.trace.parent} does not exist")
+    for name, (_, low, high) in KCOMPRESSD_KNOBS.items():
+        bad = [v for v in getattr(o, name) if v < low or (high is not None and v > high)]
+        if bad:
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise KcompressdError(f"--{name.replace('_', '-')} values must be {bound}, "
+                                  f"got {bad}")
+    if o.trace is not None:
+        check_writable(o.trace)
     if o.plot is not None:
         check_figure_path(o.plot)
+
+
+def validate(o: BenchOptions) -> None:
+    """The options, and what they need of this machine's kernel and tools."""
+    validate_options(o)
+    for name, (sysctl, _, _) in KCOMPRESSD_KNOBS.items():
+        if getattr(o, name) and not sysctl_path(sysctl).exists():
+            raise KcompressdError(
+                f"--{name.replace('_', '-')} needs a kernel with the kcompressd patch: "
+                f"{sysctl_path(sysctl)} does not exist on {platform.release()}"
+            )
     if o.perf and shutil.which("perf") is None:
         raise KcompressdError("--perf needs the perf tool (linux-perf / linux-tools)")
 
@@ -127,8 +165,10 @@ def prepare(o: BenchOptions) -> tuple[Plan, bytes, str]:
     corpus, name = load_corpus(o.corpus)
     pages = [corpus[i : i + PAGE_SIZE] for i in range(0, len(corpus), PAGE_SIZE)]
     ratio, codec = zram_ratio(pages, o.algorithm, available())
-    plan = make_plan(read_meminfo(), size=o.size, threads=o.threads, algorithm=o.algorithm,
-                     ratio=ratio, ratio_codec=codec, duration=o.duration)
+    threads = o.threads or os.cpu_count() or 1
+    plan = make_plan(read_meminfo(), size=o.size, threads=threads, algorithm=o.algorithm,
+                     ratio=ratio, ratio_codec=codec, duration=o.duration,
+                     disposable=lab_guest())
     return plan, corpus, name
 
 
@@ -158,7 +198,7 @@ def _measure(sampler: Sampler, eaters: Eaters, plan: Plan) -> str | None:
 
 
 def _set_up(restorer: Restorer, journal: Journal, plan: Plan,
-            kcompressd: int | None) -> tuple[zram.ZramDevice, int]:
+            setting: dict[str, int] | None) -> tuple[zram.ZramDevice, int]:
     """zram swap, sysctls and the balloon, each noted in the journal before it is changed and
     registered with the restorer right after; returns the device and the huge pages got."""
     restorer.push("journal", journal.clear)
@@ -169,7 +209,7 @@ def _set_up(restorer: Restorer, journal: Journal, plan: Plan,
     dev.configure(disksize=plan.zram_disksize, algorithm=plan.algorithm)
     journal.swap(dev.dev)
     swapon(restorer, dev.dev)
-    sysctls = {**plan.sysctls, **({} if kcompressd is None else {KCOMPRESSD_SYSCTL: kcompressd})}
+    sysctls = {**plan.sysctls, **(setting or {})}
     for name, value in sysctls.items():
         journal.sysctl(name)
         set_sysctl(restorer, name, value)
@@ -177,7 +217,7 @@ def _set_up(restorer: Restorer, journal: Journal, plan: Plan,
     return dev, inflate_balloon(restorer, plan.balloon_pages)
 
 
-def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | None,
+def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, int] | None,
              perf: bool) -> Run:
     """One measured run; the machine is as before when this returns or raises."""
     timeline = Timeline()
@@ -185,7 +225,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
     vm_start = read_vmstat()
     with tempfile.TemporaryDirectory(prefix="kcompressd-") as tmp:
         with Restorer() as restorer:
-            dev, balloon = _set_up(restorer, Journal(), plan, kcompressd)
+            dev, balloon = _set_up(restorer, Journal(), plan, setting)
             in_play = read_meminfo()["MemAvailable"]
             prefill_start = time.monotonic()
             eaters = Eaters(plan.threads, plan.per_eater, plan.prefill, corpus)
@@ -209,6 +249,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
             reports = eaters.stop()
         # The machine is restored; now the (slow) perf script can run.
         profile = split_profile(recorder.script()) if recorder else None
+    check_data(reports)
     vm_end = read_vmstat()
     first, last = sampler.samples[0].vmstat, sampler.samples[-1].vmstat
     # Reclaim outside the measured window (balloon inflation, prefill, teardown): with the
@@ -223,11 +264,23 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, kcompressd: int | N
                            "prefill_seconds": prefill_seconds,
                            "sampler_cpu_seconds": sampler_cpu,
                            "vmstat_outside_window": outside,
-                           "mem_available_in_play": in_play, "kcompressd": kcompressd,
+                           "mem_available_in_play": in_play,
+                           "kcompressd": (setting or {}).get(KCOMPRESSD_SYSCTL),
+                           "sysctls": setting or {},
                            "wall_seconds": time.monotonic() - wall0})
     if profile is not None:
         result["profile"] = profile
     return Run(result, timeline)
+
+
+def check_data(reports: list[EaterReport | None]) -> None:
+    """Pages that came back from swap different from what was written fail the run."""
+    for r in reports:
+        if r is not None and r.corrupt_pages:
+            raise KcompressdError(
+                f"data corruption: eater{r.index} read back {r.corrupt_pages} of "
+                f"{r.pages_checked} checked pages different from what it wrote (first at byte "
+                f"{r.first_corrupt_offset} of its mapping)")
 
 
 def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, corpus_name: str,
@@ -250,6 +303,8 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
         "corpus": corpus_name,
         "corpus_pages": len(corpus) // PAGE_SIZE,
         "eaters_lost": len(reports) - len(got),
+        "pages_checked": sum(r.pages_checked for r in got),
+        "corrupt_pages": sum(r.corrupt_pages for r in got),
         "stopped_early": stopped_early or "",
     }
     scenario = {"name": "kernel-bench", "algorithm": plan.algorithm, "threads": plan.threads,
@@ -291,10 +346,21 @@ def spread(values: Sequence[float]) -> dict[str, float]:
 
 
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    out = {f"{k}/s": spread([r["rates"].get(k, 0.0) for r in results]) for k in SUMMARY_RATES}
+    counters = [*SUMMARY_RATES,
+                *(k for k in KCOMPRESSD_COUNTERS if any(k in r["rates"] for r in results))]
+    out = {f"{k}/s": spread([r["rates"].get(k, 0.0) for r in results]) for k in counters}
     out["cpu_kswapd0"] = spread([r["cpu"].get("kswapd0", 0.0) for r in results])
+    if any(re.fullmatch(r"kswapd\d+", k) and k != "kswapd0" for r in results for k in r["cpu"]):
+        out["cpu_kswapd"] = spread([_cpu_of(r, "kswapd") for r in results])
+    if any(_cpu_of(r, "kcompressd") for r in results):
+        out["cpu_kcompressd"] = spread([_cpu_of(r, "kcompressd") for r in results])
     out["latency_p99_us"] = spread([r["latency"]["p99"] for r in results])
     return out
+
+
+def _cpu_of(result: dict[str, Any], prefix: str) -> float:
+    """CPU seconds of every thread of a kind (kswapd0, kswapd1, kcompressd0:1, ...)."""
+    return sum(v for k, v in result["cpu"].items() if re.fullmatch(prefix + r"\d+(:\d+)?", k))
 
 
 def plottable(timeline: Timeline) -> Timeline:
@@ -309,30 +375,46 @@ def labelled_path(base: Path, label: str) -> Path:
     return base.with_name(f"{base.stem}.{label}{base.suffix}") if label else base
 
 
+def setting_label(setting: dict[str, int] | None) -> str:
+    """vm.kcompressd=24 vm.kcompressd_threads=2 -> k24.t2 (file names of a series' runs)."""
+    if not setting:
+        return ""
+    short = {"vm.kcompressd": "k", "vm.kcompressd_threads": "t", "vm.kcompressd_overflow": "o",
+             "vm.kcompressd_memalloc": "m"}
+    return ".".join(f"{short.get(k, k)}{v}" for k, v in setting.items())
+
+
+def series_document(o: BenchOptions, runs: list[tuple[dict[str, int] | None, list[dict]]],
+                    meta: dict[str, Any]) -> dict[str, Any]:
+    """The document of several runs: per setting its runs and their median and spread."""
+    return {
+        "series": [{"kcompressd": (s or {}).get(KCOMPRESSD_SYSCTL), "sysctls": s or {},
+                    "runs": rs, "summary": summarize(rs)} for s, rs in runs],
+        "meta": {"source": "kernel", "repeat": o.repeat, **meta},
+    }
+
+
 def run_bench(o: BenchOptions, plan: Plan, corpus: bytes, corpus_name: str,
               progress: Any = None) -> dict[str, Any]:
     """All runs of the options (the caller holds run_lock()): the result of the single run, or
-    a series document {"series": [{"kcompressd", "runs", "summary"}], "meta"} for several."""
-    settings: list[int | None] = list(o.kcompressd) or [None]
-    runs: dict[int | None, list[dict[str, Any]]] = {s: [] for s in settings}
-    single = o.repeat == 1 and len(settings) == 1
+    a series document (`series_document`) for several."""
+    plan_settings = settings(o)
+    runs: list[tuple[dict[str, int] | None, list[dict[str, Any]]]] = [
+        (s, []) for s in plan_settings]
+    single = o.repeat == 1 and len(plan_settings) == 1
     for i in range(o.repeat):
-        for s in settings:  # interleaved: drift of the machine hits every setting alike
+        for s, results in runs:  # interleaved: drift of the machine hits every setting alike
             if progress:
                 progress(i, s)
-            run = run_once(plan, corpus, corpus_name, kcompressd=s, perf=o.perf)
-            runs[s].append(run.result)
-            label = "" if single else f"{'' if s is None else f'k{s}.'}{i}"
+            run = run_once(plan, corpus, corpus_name, setting=s, perf=o.perf)
+            results.append(run.result)
+            label = "" if single else ".".join(filter(None, (setting_label(s), str(i))))
             if o.trace is not None:
                 write_perfetto(run.timeline, labelled_path(o.trace, label))
             if o.plot is not None:
                 title = f"kcompressd bench {label}".strip()
                 plot_timeline(plottable(run.timeline), labelled_path(o.plot, label), title)
     if single:
-        return runs[settings[0]][0]
-    return {
-        "series": [{"kcompressd": s, "runs": rs, "summary": summarize(rs)}
-                   for s, rs in runs.items()],
-        "meta": {"source": "kernel", "repeat": o.repeat, "plan": plan.to_dict(),
-                 "kernel": platform.release(), "cpu_model": _cpu_model()},
-    }
+        return runs[0][1][0]
+    return series_document(o, runs, {"plan": plan.to_dict(), "kernel": platform.release(),
+                                     "cpu_model": _cpu_model()})

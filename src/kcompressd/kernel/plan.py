@@ -8,14 +8,17 @@ RAM, so the overshoot k must stay below the corpus' compression ratio r: in the 
 the resident anonymous memory R and the pool share play, R + (W - R) / r = play, so
 R = play (r - k) / (r - 1). The plan uses k = (r + 1) / 2 (at most 1.5).
 
-The safety floor F = max(1 GiB, 5% of RAM) is the headroom (see sampler.headroom: what reclaim
-could still free, R (1 - 1/r) plus MemAvailable) below which a run stops early. `play` is chosen
+The safety floor F = max(1 GiB, 5% of RAM) (5% of RAM alone in a lab guest, which is thrown
+away after the run: the same plan scaled to a small machine) is the headroom (see
+sampler.headroom: what reclaim could still free, R (1 - 1/r) plus MemAvailable) below which a
+run stops early. `play` is chosen
 so that the steady state keeps 1.5 F of headroom: play = 1.5 F r / (r - k).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from kcompressd import PAGE_SIZE
@@ -47,8 +50,16 @@ def _gib(b: int) -> str:
     return f"{b / GIB:.2f} GiB"
 
 
-def safety_floor(mem_total: int) -> int:
-    return max(GIB, mem_total // 20)
+def safety_floor(mem_total: int, disposable: bool = False) -> int:
+    return mem_total // 20 if disposable else max(GIB, mem_total // 20)
+
+
+def lab_guest(cmdline: Path = Path("/proc/cmdline")) -> bool:
+    """Booted by the kernel lab (`kcompressd.lab=1` on the command line): a throwaway guest."""
+    try:
+        return "kcompressd.lab=1" in cmdline.read_text().split()
+    except OSError:
+        return False
 
 
 def zram_ratio(pages: list[bytes], algorithm: str, available: list[str]) -> tuple[float, str]:
@@ -112,10 +123,10 @@ class Plan:
 
 
 def make_plan(meminfo: dict[str, int], *, size: float | None, threads: int, algorithm: str,
-              ratio: float, ratio_codec: str, duration: float) -> Plan:
+              ratio: float, ratio_codec: str, duration: float, disposable: bool = False) -> Plan:
     """`size` is the workload in GiB (None: the least play that keeps the floor, overshot)."""
     total, avail, hp = meminfo["MemTotal"], meminfo["MemAvailable"], meminfo["Hugepagesize"]
-    floor = safety_floor(total)
+    floor = safety_floor(total, disposable)
     if ratio < MIN_RATIO:
         raise KcompressdError(
             f"the corpus compresses only {ratio:.2f}:1 with {ratio_codec}: zram cannot absorb "

@@ -13,7 +13,8 @@ from pathlib import Path
 
 PROC = Path("/proc")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-RECLAIM_THREADS = re.compile(r"(kswapd|kcompressd)\d+|kdamond\.\d+")
+# kcompressd0:1 is node 0's second worker (the patch's naming, as kswapd0:1 was the RFC's).
+RECLAIM_THREADS = re.compile(r"(kswapd|kcompressd)\d+(:\d+)?|kdamond\.\d+")
 
 
 def _fields(pid: int) -> tuple[str, list[str]] | None:

@@ -8,6 +8,11 @@ can until told to stop: once the workload outgrows the memory left to it, every 
 to be made free by reclaim and every later pass faults back pages that reclaim swapped out, so
 kswapd works for the whole window and the eaters fall into direct reclaim when it lags.
 Every chunk is timed: its latency is what an allocating task suffers from reclaim.
+
+Before a chunk is overwritten, what it holds is compared with the corpus slice last written
+there, page by page: a page that comes back from swap different from what went out is data
+corruption (a kernel bug, e.g. in an offload path), and it fails the run instead of passing
+as a statistic.
 """
 
 from __future__ import annotations
@@ -44,6 +49,28 @@ class EaterReport:
     latency_us: array = field(default_factory=lambda: array("f"))
     # (start, duration) in seconds of time.monotonic(), the clock the parent samples with
     stalls: list[tuple[float, float]] = field(default_factory=list)
+    pages_checked: int = 0
+    corrupt_pages: int = 0
+    first_corrupt_offset: int = -1  # byte offset in the eater's mapping
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_memcmp = _libc.memcmp
+_memcmp.restype = ctypes.c_int
+_memcmp.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+
+def check_chunk(report: EaterReport, chunk: int, expected: int, off: int) -> None:
+    """Count the pages at address `chunk` that differ from those at `expected` (memcmp: a
+    Python-level comparison would cost more than the copy it guards)."""
+    report.pages_checked += CHUNK_PAGES
+    if _memcmp(chunk, expected, CHUNK_BYTES) == 0:
+        return
+    for i in range(0, CHUNK_BYTES, PAGE_SIZE):
+        if _memcmp(chunk + i, expected + i, PAGE_SIZE) != 0:
+            report.corrupt_pages += 1
+            if report.first_corrupt_offset < 0:
+                report.first_corrupt_offset = off + i
 
 
 def corpus_source(corpus: bytes) -> tuple[bytes, int]:
@@ -58,9 +85,8 @@ def corpus_source(corpus: bytes) -> tuple[bytes, int]:
 def _become_eater(index: int) -> None:
     """Die with the parent, even if it is SIGKILLed (PR_SET_PDEATHSIG), and carry the name
     eaterN in ps, top and perf (PR_SET_NAME)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    libc.prctl(_PR_SET_NAME, ctypes.c_char_p(f"eater{index}".encode()), 0, 0, 0)
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(f"eater{index}".encode()), 0, 0, 0)
 
 
 def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchronize.Event,
@@ -74,10 +100,16 @@ def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchroniz
     view = memoryview(src)
     mem = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     mem.madvise(mmap.MADV_NOHUGEPAGE)
+    buf = memoryview(mem)
+    mem_addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+    src_addr = ctypes.cast(ctypes.c_char_p(src), ctypes.c_void_p).value or 0
+    # The corpus offset last written to each chunk (-1: never written), for the check.
+    written = array("q", [-1]) * (size // CHUNK_BYTES)
     # Eaters start at different corpus offsets so they do not write identical memory.
     pos = (index * 7919 * CHUNK_BYTES) % period
     for off in range(0, prefill, CHUNK_BYTES):
-        mem[off : off + CHUNK_BYTES] = view[pos : pos + CHUNK_BYTES]
+        buf[off : off + CHUNK_BYTES] = view[pos : pos + CHUNK_BYTES]
+        written[off // CHUNK_BYTES] = pos
         pos = (pos + CHUNK_BYTES) % period
     conn.send(None)
     clock = time.monotonic_ns
@@ -86,7 +118,11 @@ def eat(index: int, size: int, prefill: int, corpus: bytes, start: mp.synchroniz
     start.wait()
     while not stop.value:
         t = clock()
-        mem[off : off + CHUNK_BYTES] = view[pos : pos + CHUNK_BYTES]
+        last = written[off // CHUNK_BYTES]
+        if last >= 0:
+            check_chunk(report, mem_addr + off, src_addr + last, off)
+        buf[off : off + CHUNK_BYTES] = view[pos : pos + CHUNK_BYTES]
+        written[off // CHUNK_BYTES] = pos
         dt = clock() - t
         lat.append(dt / 1000)
         if dt >= STALL_SLICE_NS:
