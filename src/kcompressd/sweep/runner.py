@@ -23,6 +23,8 @@ from kcompressd.sweep.grid import Point, Run
 # bench options a grid may not set: the sweep owns output and repetition.
 BENCH_RESERVED = {"json_out", "dry_run", "trace", "plot", "repeat", "help"}
 BENCH_TIMEOUT_EXTRA = 600.0  # seconds a bench run may take beyond its measured duration
+LOCKED = "another kcompressd bench is running"  # kernel/lock.py's refusal
+LOCK_WAIT, LOCK_POLL = 3600.0, 5.0  # seconds to wait for another bench, and poll period
 
 
 def task_of(run: Run) -> dict[str, Any]:
@@ -49,15 +51,30 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def run_bench(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`kcompressd bench ARGS --json`; while another bench holds the machine (its lock), wait
+    for it rather than fail: bench points run one at a time, also against other users."""
+    waited = 0.0
+    while True:
+        try:
+            proc = subprocess.run(bench_command(args), capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise KcompressdError(f"kcompressd bench did not finish within {timeout:g} s"
+                                  ) from None
+        if proc.returncode == 0 or LOCKED not in proc.stderr or waited >= LOCK_WAIT:
+            return proc
+        if waited == 0:
+            print(f"kcompressd sweep: {_last_line(proc.stderr)}; waiting for it",
+                  file=sys.stderr)
+        time.sleep(LOCK_POLL)
+        waited += LOCK_POLL
+
+
 def _bench(task: dict[str, Any]) -> dict[str, Any]:
     """`kcompressd bench ... --json` as a subprocess: the same code path a user runs."""
     duration = float(task["duration"] or 30.0)
-    try:
-        proc = subprocess.run(bench_command(task["bench_args"]), capture_output=True,
-                              text=True, timeout=duration + BENCH_TIMEOUT_EXTRA)
-    except subprocess.TimeoutExpired:
-        raise KcompressdError(f"kcompressd bench did not finish within "
-                              f"{duration + BENCH_TIMEOUT_EXTRA:g} s") from None
+    proc = run_bench(task["bench_args"], duration + BENCH_TIMEOUT_EXTRA)
     if proc.returncode != 0:
         raise KcompressdError(f"kcompressd bench exited {proc.returncode}: "
                               f"{_last_line(proc.stderr)}")
@@ -112,8 +129,7 @@ def check_bench_points(path: Path, points: list[Point]) -> None:
             opt = options[name]
             if getattr(opt, "is_flag", False) and not isinstance(v, bool):
                 raise KcompressdError(f"{path}: {k}: expected true or false, got {v!r}")
-        proc = subprocess.run(bench_command([*p.bench_args(), "--dry-run"]),
-                              capture_output=True, text=True, timeout=300)
+        proc = run_bench([*p.bench_args(), "--dry-run"], 300)
         if proc.returncode != 0:
             msg = _last_line(proc.stderr).removeprefix("kcompressd: error: ")
             raise KcompressdError(f"{path}: point {p.describe()}: {msg}")
