@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kcompressd.mm.lru import CLEAN, REF, YOUNG, AnonLru
+from kcompressd.mm.lru import CLEAN, QUEUED, REF, YOUNG, AnonLru
 from kcompressd.mm.node import Node, PageConservationError
 from kcompressd.mm.system import ScanControl
 from kcompressd.mm.vmscan import shrink_batch
@@ -57,8 +57,8 @@ def test_sync_writes_free_pages_in_the_same_pass() -> None:
     m.mm.check()
 
 
-def test_offloaded_pages_stay_until_written_then_rotate_to_the_tail() -> None:
-    m = machine("kcompressd-v2")
+def test_v1_pages_stay_under_writeback_until_written_then_rotate_to_the_tail() -> None:
+    m = machine("kcompressd-v1")
     node = m.nodes[0]
     free0 = node.free
     state = {}
@@ -68,7 +68,7 @@ def test_offloaded_pages_stay_until_written_then_rotate_to_the_tail() -> None:
         state["writeback"] = node.writeback
         state["free"] = node.free
 
-    drive(m, body, 50e-6)  # its scan and unmap take ~24 µs; kcompressd needs ~100 µs
+    drive(m, body, 30e-6)  # its scan and unmap take ~24 µs; the worker needs ~70 µs
     # Queued to kcompressd: nothing freed, pages under writeback still count as used.
     assert state == {"first": 0, "writeback": 32, "free": free0}
     assert m.mm.vm["pgsteal_kswapd"] == 0
@@ -86,6 +86,39 @@ def test_offloaded_pages_stay_until_written_then_rotate_to_the_tail() -> None:
     assert state["second"] == 32  # the next scan frees them without writing again
     assert m.mm.vm["pgsteal_kswapd"] == 32 and m.mm.vm["pswpout"] == 32
     assert m.mm.vm["pgscan_kswapd"] == 64
+    m.mm.check()
+
+
+def test_v2_folio_returns_to_the_head_unrotated_and_is_freed_on_the_next_pass() -> None:
+    m = machine("kcompressd-v2")
+    node = m.nodes[0]
+    lru = node.lru
+    free0 = node.free
+    state = {}
+
+    def body(sc):
+        state["first"] = yield from shrink_batch(m.mm, sc)
+        state["head"] = list(lru.inactive[0])
+
+    drive(m, body, 30e-6)
+    # swap_writepage() queued them locked, before writeback: kept, back at the inactive head.
+    assert state == {"first": 0, "head": [32, QUEUED]}
+    assert node.writeback == 0 and lru.nr_queued == 32
+    m.sim.run(0.01)  # kcompressd0 writes them one by one: clean in place, not rotated
+    assert m.mm.vm["pgrotated"] == 0 and lru.nr_queued == 0
+    assert lru.inactive[0] == [32, CLEAN] and lru.inactive[-1][1] == 0
+    assert node.free == free0 - node.zs_pages
+    # The scanner reaches them only after the rest of the inactive list.
+    rest = lru.nr_inactive - 32
+
+    def second_pass(sc):
+        while sc.nr_scanned < rest + 32:
+            yield from shrink_batch(m.mm, sc)
+
+    # A direct reclaimer (it writes synchronously, so nothing new is queued) goes over the list.
+    drive(m, second_pass, 5.0, kswapd=False, name="eater0")
+    assert m.mm.vm["pgsteal_direct"] == rest + 32
+    assert m.mm.vm["pswpout"] == rest + 32  # the queued ones were freed without writing again
     m.mm.check()
 
 
@@ -165,14 +198,14 @@ def test_conservation_violation_raises() -> None:
 def test_reclaimer_meeting_only_writeback_is_throttled_until_it_completes() -> None:
     from kcompressd.sim.core import SLEEP
 
-    m = machine("kcompressd-v2")
+    m = machine("kcompressd-v1", "design.threads=1")
     node = m.nodes[0]
 
     def idle():
         while True:
             yield SLEEP
 
-    m.design.workers = {0: m.sim.spawn("idle", idle())}  # nobody compresses
+    m.design.workers = [m.sim.spawn("idle", idle())]  # nobody compresses
     # Only 64 anon pages left on the LRU, and the node below its high watermark: kswapd0
     # runs balance_pgdat() from the start.
     extra = node.lru.nr_inactive - 64
@@ -216,4 +249,69 @@ def test_direct_reclaim_waits_for_kswapd_below_half_min() -> None:
     assert m.mm.vm["pfmemalloc_throttle"] >= 1
     assert m.mm.vm["pgsteal_kswapd"] > 0  # kswapd reclaimed while the eater waited
     assert out  # and then the allocation went through
+    m.mm.check()
+
+
+def test_classic_direct_reclaim_scans_its_whole_target_at_def_priority() -> None:
+    from kcompressd.mm.vmscan import DEF_PRIORITY, try_to_free_pages
+
+    m = machine("none", "memory.total_mb=2048", "memory.free_mb=4", "swap.disksize_mb=2048")
+    node = m.nodes[0]
+    target = node.lru.nr_inactive >> DEF_PRIORITY
+    assert target > 3 * 32
+    out = []
+
+    def body(sc):
+        out.append((yield from try_to_free_pages(m.mm, sc, [node])))
+
+    drive(m, body, 0.05, kswapd=False, name="eater0")
+    # shrink_lruvec(): proportional_reclaim at DEF_PRIORITY does not stop at 32 reclaimed.
+    assert m.mm.vm["pgscan_direct"] == target
+    assert out[0] == m.mm.vm["pgsteal_direct"] == target > 32
+    assert m.mm.vm["allocstall"] == 1
+
+
+def test_a_worker_without_pf_memalloc_enters_direct_reclaim() -> None:
+    def run(memalloc: int) -> dict[str, int]:
+        m = machine("kcompressd", "design.depth=32", f"design.memalloc={memalloc}")
+        node = m.nodes[0]
+        # Below the min watermark: zs_malloc() without PF_MEMALLOC must reclaim first.
+        low = node.wmark.min - 1
+        node.lru.add_inactive_head(node.free - low, 0)
+        node.free = low
+        node.kswapd_failures = 16  # keep kswapd out of it
+
+        def body(sc):
+            yield from shrink_batch(m.mm, sc)
+
+        drive(m, body, 0.05)
+        m.mm.check()
+        return {k: m.mm.vm[k] for k in ("allocstall", "zram_writestall", "kcompressd_written")}
+
+    without = run(0)
+    assert without["zram_writestall"] >= 1 and without["allocstall"] >= 1
+    assert without["kcompressd_written"] == 32
+    with_memalloc = run(1)
+    assert with_memalloc["zram_writestall"] == with_memalloc["allocstall"] == 0
+    assert with_memalloc["kcompressd_written"] == 32
+
+
+def test_allow_direct_reclaim_once_kswapd_has_given_up() -> None:
+    from kcompressd.mm.page_alloc import alloc_pages
+
+    m = machine("none")
+    node = m.nodes[0]
+    low = node.wmark.min // 2 - 1
+    node.lru.add_inactive_head(node.free - low, 0)
+    node.free = low
+    node.kswapd_failures = 16  # kswapd gave up: nobody would wake pfmemalloc_wait
+    out = []
+
+    def body(sc):
+        yield from alloc_pages(m.mm, [node], 32)
+        out.append(m.sim.now)
+
+    drive(m, body, 0.05, kswapd=False, name="eater0")
+    assert m.mm.vm["pfmemalloc_throttle"] == 0  # not throttled: reclaims at once
+    assert m.mm.vm["pgsteal_direct"] > 0 and out
     m.mm.check()

@@ -42,6 +42,16 @@ def _isolate(lst: deque[Run], nr: int) -> list[Run]:
     return out
 
 
+def _merge_at(lst: deque[Run], i: int) -> None:
+    """Merge run i into an equal neighbour (keeps conversions from fragmenting the list)."""
+    if i + 1 < len(lst) and lst[i + 1][1] == lst[i][1]:
+        lst[i + 1][0] += lst[i][0]
+        del lst[i]
+    elif i > 0 and lst[i - 1][1] == lst[i][1]:
+        lst[i - 1][0] += lst[i][0]
+        del lst[i]
+
+
 class AnonLru:
     """inactive_anon and active_anon of one lruvec."""
 
@@ -127,9 +137,11 @@ class AnonLru:
             if run[0] <= k:
                 k -= run[0]
                 run[1] = new
+                _merge_at(self.inactive, i)
             else:
                 run[0] -= k
                 self.inactive.insert(i + 1, [k, new])  # the deeper part is the older one
+                _merge_at(self.inactive, i + 1)
                 k = 0
 
     def isolate_tail_run(self, nr: int) -> list[Run]:
