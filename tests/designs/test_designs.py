@@ -15,7 +15,7 @@ from kcompressd.scenarios import load_scenario
 from kcompressd.sim.core import SLEEP
 from kcompressd.sim.run import Machine, build
 
-ALL = {"none", "kcompressd-v1", "kcompressd-v2", "kcompressd-unofficial", "parallel-swapper",
+ALL = {"none", "kcompressd", "kcompressd-v1", "kcompressd-v2", "kcompressd-unofficial", "parallel-swapper",
        "multi-kswapd", "zram-async", "batch-accel"}
 SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
          "swap.disksize_mb=64"]
@@ -28,7 +28,7 @@ def test_registry_lists_every_design_baseline_first() -> None:
 
 
 def test_unknown_design_and_parameter_list_the_valid_ones() -> None:
-    with pytest.raises(KcompressdError, match="valid: batch-accel, kcompressd-unofficial"):
+    with pytest.raises(KcompressdError, match="valid: batch-accel, kcompressd, kcompressd-unof"):
         make_design("kcompressd-v3")
     with pytest.raises(KcompressdError, match=r"design\.fifo: .*valid: fifo_size"):
         make_design("kcompressd-v2", {"fifo": 8})
@@ -39,6 +39,8 @@ def test_unknown_design_and_parameter_list_the_valid_ones() -> None:
 
 
 def test_defaults_are_the_issue_s() -> None:
+    assert check_params("kcompressd", {}) == {"depth": 24, "threads": 1, "overflow": 1,
+                                              "memalloc": 1}
     assert check_params("kcompressd-v1", {}) == {"threads": 4, "queue_size": 4096}
     assert check_params("kcompressd-v2", {}) == {"fifo_size": 256}
     assert check_params("kcompressd-unofficial", {}) == {"depth": 24}
@@ -111,10 +113,12 @@ def test_unofficial_at_depth_writes_the_oldest_queued_itself() -> None:
     fifo: PageFifo = d.fifos[0]
     assert call(m, 24) == [WriteOutcome(0, 24)]
     assert fifo.pages == 24 and m.mm.vm["pgrotated"] == 0
-    # 8 more: the 8 oldest are written by the caller (and rotate), the 8 new are queued.
+    # 8 more: the 8 oldest are written by the caller (clean in place on the LRU, no
+    # rotation), the 8 new are queued.
     assert call(m, 8) == [WriteOutcome(0, 8)]
     assert fifo.pages == 24
-    assert m.mm.vm["pgrotated"] == 8 and node.writeback == 24
+    assert m.mm.vm["pgrotated"] == 0 and node.writeback == 0
+    assert node.lru.nr_queued == 24 and m.mm.store.pages_stored == 8
     m.mm.check()
 
 
@@ -150,7 +154,8 @@ def test_parallel_swapper_workers_yield_to_a_waiting_kswapd() -> None:
     assert q.yields > 0 and q.fifo.pages == 16  # the worker stepped aside, took nothing
     q.writer_is_waiting = False
     m.sim.run(m.sim.now + 1e-3)
-    assert q.fifo.pages == 0 and m.mm.vm["pgrotated"] == 16
+    # Written one folio at a time, clean in place on the LRU (queued locked: no rotation).
+    assert q.fifo.pages == 0 and m.mm.vm["pgrotated"] == 0 and m.mm.store.pages_stored == 16
 
 
 def test_parallel_swapper_needs_a_spare_cpu() -> None:
@@ -192,3 +197,20 @@ def test_batch_accel_shares_engines_and_frees_synchronously() -> None:
     work = (16 - done.same) * 11e-6
     busy = m.design.free_at[0] - t0
     assert work <= busy <= work + 20e-6  # plus the caller's unmapping and submission
+
+
+def test_kcompressd_sysctls_overflow_and_thread_names() -> None:
+    m = machine("kcompressd", depth=8, threads=2, overflow=0)
+    d = m.design
+    assert [w.name for w in d.workers[0]] == ["kcompressd0", "kcompressd0:1"]
+    d.workers = {0: [m.sim.spawn("idle", idle())]}  # nobody drains
+    # overflow 0: the fifo takes 8, kswapd writes the other 24 new folios itself.
+    assert call(m, 32) == [WriteOutcome(24, 8)]
+    assert m.mm.vm["kcompressd_queued"] == 8 and m.mm.vm["kcompressd_sync_full"] == 24
+    m2 = machine("kcompressd", depth=8, overflow=1)
+    m2.design.workers = {0: [m2.sim.spawn("idle", idle())]}
+    # overflow 1: all 32 are queued in turn; kswapd wrote the 24 oldest itself.
+    assert call(m2, 32) == [WriteOutcome(0, 32)]
+    assert m2.mm.vm["kcompressd_queued"] == 32 and m2.mm.vm["kcompressd_sync_full"] == 24
+    assert m2.design.fifos[0].pages == 8
+    assert call(machine("kcompressd", depth=0), 32) == [WriteOutcome(32, 0)]
