@@ -113,11 +113,11 @@ def _draw_lanes(ax: Axes, timeline: Timeline, gap: float) -> None:
 def check_figure_path(path: str | os.PathLike[str]) -> str:
     """The figure format for `path` (its suffix, PNG by default); refuses a missing directory,
     an unknown format or a missing matplotlib before any work is done."""
+    p = check_writable(path)  # before importing matplotlib: a bad path fails at once
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError as e:
         raise KcompressdError("plotting needs matplotlib: pip install 'kcompressd[plot]'") from e
-    p = check_writable(path)
     fmt = p.suffix.lower().lstrip(".") or "png"
     supported = FigureCanvasAgg.get_supported_filetypes()
     if fmt not in supported:

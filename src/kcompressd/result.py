@@ -17,6 +17,9 @@ from kcompressd import __version__
 
 LATENCY_PERCENTILES = (50, 90, 99, 99.9)
 
+# Sections holding numbers keyed by name: what comparisons and seed means work on.
+NUMERIC_SECTIONS = ("vmstat", "rates", "cpu", "latency", "zram", "workload")
+
 # Counters every result carries (zero when nothing happened), in the kernel's names.
 VMSTAT_COUNTERS = (
     "pgscan_kswapd",

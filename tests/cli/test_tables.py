@@ -6,8 +6,10 @@ from rich.console import Console
 from kcompressd.cli.tables import (
     comparison_table,
     comparison_tables,
+    cpu_per_gib,
     cpu_rows,
     fmt,
+    kswapd_efficiency,
     ratios,
     result_table,
 )
@@ -49,7 +51,7 @@ def test_result_table_shows_counters_rates_cpu_share_and_zram() -> None:
     assert "30% CPU" in text  # kswapd0: 3 s of 10 measured
     assert "stall p99 (µs)" in text
     used = next(line for line in text.splitlines() if "zram mem_used_total (MiB)" in line)
-    assert used.split("│")[2].strip() == "300"  # bytes shown in MiB
+    assert used.split("│")[2].strip() == "300.0"  # bytes shown in MiB, 4 significant digits
 
 
 def test_comparison_table_has_one_column_per_design_with_ratios() -> None:
@@ -93,8 +95,8 @@ def test_comparison_cpu_is_utilisation_of_each_measured_span() -> None:
     docs = {"none": result(1000, 0, []), "short": result(1000, 0, [], measured=5.0)}
     text = render(comparison_table(docs))
     kswapd = next(line for line in text.splitlines() if "kswapd0 cpu %" in line)
-    assert kswapd.split("│")[2].strip() == "30"
-    assert "60 \N{MULTIPLICATION SIGN}2.00" in kswapd
+    assert kswapd.split("│")[2].strip() == "30.00"
+    assert "60.00 \N{MULTIPLICATION SIGN}2.00" in kswapd
 
 
 def test_wide_comparisons_split_into_tables_that_fit_each_with_the_baseline() -> None:
@@ -107,3 +109,28 @@ def test_wide_comparisons_split_into_tables_that_fit_each_with_the_baseline() ->
     assert [d for h in headers for d in h[1:]] == list(docs)[1:]  # each once, in order
     console = Console(width=10_000, file=io.StringIO())
     assert all(console.measure(t).maximum <= 80 for t in tables)
+
+
+def test_ratios_compare_cpu_as_utilisation_and_leave_configuration_out() -> None:
+    base, short = result(1000, 0, []), result(1000, 0, [], measured=5.0)
+    base["workload"]["threads"] = short["workload"]["threads"] = 1
+    r = ratios(base, short)
+    assert r["cpu"]["kswapd0"] == 2.0  # same seconds in half the span: twice the CPU
+    assert "threads" not in r["workload"] and r["workload"]["elapsed_seconds"] == 1.0
+
+
+def test_verdict_rows_first_with_ratio_colours() -> None:
+    base = result(3_000_000, 0, [10.0, 30.0])
+    base["vmstat"]["pgscan_kswapd"] = 6_000_000
+    better = result(3_000_000, 4, [10.0])
+    better["vmstat"]["pgscan_kswapd"] = 4_000_000
+    gib = 3_000_000 * 4096 / (1 << 30)
+    assert cpu_per_gib(base) == 3.0 / gib  # kswapd0; eaters are the workload
+    assert cpu_per_gib(better) == (3.0 + 4 * 2.0) / gib
+    assert kswapd_efficiency(base) == 0.5 and kswapd_efficiency(better) == 0.75
+    table = comparison_table({"none": base, "v": better})
+    labels = [table.columns[0]._cells[i] for i in range(5)]
+    assert labels[0].startswith("workload elapsed (s)") and labels[4].startswith("kswapd eff")
+    cells = table.columns[2]._cells
+    assert "[green]" in cells[4] and "75.00%" in cells[4]  # efficiency up: better
+    assert "[red]" in cells[3]  # more CPU per GiB: worse

@@ -68,6 +68,11 @@ def emit_json(doc: Any) -> None:
     guarded_stdout.flush()
 
 
+def note(text: str) -> None:
+    """A note or warning on stderr, one unwrapped line of plain text."""
+    stderr.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
 def print_line(text: str) -> None:
     """A plain line on stdout (a path, a version) for scripts."""
     guarded_stdout.write(text + "\n")
