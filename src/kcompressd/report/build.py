@@ -23,6 +23,17 @@ def _numeric(rows: list[Row], key: str) -> bool:
                               for v in vals)
 
 
+def tied(rows: list[Row], p: str, q: str) -> bool:
+    """Whether q's value follows from p's in every row that has p (swept together)."""
+    seen: dict[str, str] = {}
+    for r in rows:
+        if p in r.params:
+            a, b = json.dumps(r.params[p]), json.dumps(r.params.get(q))
+            if seen.setdefault(a, b) != b:
+                return False
+    return bool(seen)
+
+
 def build(rows: list[Row], inputs: list[str]) -> tuple[dict[str, bytes], dict[str, Any]]:
     """(files, summary)."""
     gs = groups(rows)
@@ -37,8 +48,12 @@ def build(rows: list[Row], inputs: list[str]) -> tuple[dict[str, bytes], dict[st
         bar = bars(name, sg, varying)
         files[f"figures/{_slug(name)}-designs.svg"] = bar[0].encode()
         cur = []
-        for param in sorted(k for k in varying if k != "design" and _numeric(srows, k)):
-            svg, note = curves(name, param, sg, varying)
+        params = sorted(k for k in varying if k != "design" and _numeric(srows, k))
+        for i, param in enumerate(params):
+            if any(tied(srows, q, param) and tied(srows, param, q) for q in params[:i]):
+                continue  # the same curve as an earlier parameter's
+            ties = frozenset(q for q in params if q != param and tied(srows, param, q))
+            svg, note = curves(name, param, sg, varying, ties)
             files[f"figures/{_slug(name)}-{_slug(param)}.svg"] = svg.encode()
             cur.append((param, svg, note))
         scenarios.append({"name": name, "groups": sg,

@@ -86,9 +86,11 @@ def bars(scenario: str, gs: list[Group], varying: set[str]) -> tuple[str, str | 
     return _svg(fig), note
 
 
-def curves(scenario: str, param: str, gs: list[Group], varying: set[str]
-           ) -> tuple[str, str | None]:
-    """(svg, note): every figure metric against `param`, one line per everything-else."""
+def curves(scenario: str, param: str, gs: list[Group], varying: set[str],
+           tied: frozenset[str] = frozenset()) -> tuple[str, str | None]:
+    """(svg, note): every figure metric against `param`, one line per everything else but
+    the keys `tied` to it (machine.big_cpus set with machine.cpus); baselines that lack a
+    design parameter are dotted reference lines."""
     plt = _plt()
     short = param.removeprefix("design.")
     lines: dict[tuple[str, bool, str], list[tuple[float, Group]]] = defaultdict(list)
@@ -99,11 +101,11 @@ def curves(scenario: str, param: str, gs: list[Group], varying: set[str]
         cfg = g.config if not param.startswith("design.") else \
             " ".join(w for w in g.config.split() if not w.startswith(f"{short}="))
         rest = describe({k: v for k, v in params.items() if k in varying and k != "design"
-                         and not k.startswith("design.")}, None)
+                         and not k.startswith("design.") and k not in tied}, None)
         key = (cfg, g.measured, rest)
         if isinstance(x, int | float) and not isinstance(x, bool):
             lines[key].append((float(x), g))
-        elif x is None:
+        elif x is None and g.baseline:
             flat[key] = g  # a group without the parameter (the baseline of a design.* key)
     keys = list(lines) + [k for k in flat if k not in lines]
     note = None
