@@ -1,7 +1,9 @@
 import gzip
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,8 @@ def test_info_table(tmp_path: Path) -> None:
         ("fake.zst", b"x" * 4096, "not a zstd file"),
         ("dir", None, "is a directory"),
         ("missing.bin", ..., "no such corpus file"),
+        ("trunc.gz", gzip.compress(b"x" * 8192)[:20], "corrupt gzip"),
+        ("bad.gz", gzip.compress(b"x" * 8192)[:10] + b"\xff" * 40, "corrupt gzip"),
     ],
 )
 def test_info_refuses_malformed(tmp_path: Path, name: str, content: bytes | None,
@@ -119,3 +123,42 @@ def test_capture(tmp_path: Path) -> None:
     refused(kc("corpus", "capture", "--pid", str(child.pid), "-o", str(tmp_path / "x.bin")),
             "no process with PID")
     assert not (tmp_path / "x.bin").exists()
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_endless_inputs_are_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """/dev/zero or a FIFO nobody writes to would be read forever: refused before reading."""
+    path = kind
+    if kind == "fifo":
+        path = str(tmp_path / "pipe")
+        os.mkfifo(path)
+    start = time.monotonic()
+    for args in (["corpus", "info", path], ["zram", "replay", path]):
+        r = kc(*args)
+        refused(r, "not a corpus file")
+        assert ("character device" if kind == "/dev/zero" else "FIFO") in r.stderr
+    assert time.monotonic() - start < 60  # no read that waits on the input
+
+
+def test_max_pages_reads_the_start_and_huge_files_need_it(tmp_path: Path) -> None:
+    f = tmp_path / "c.gz"
+    f.write_bytes(gzip.compress(b"".join(synth_pages("desktop", 40, 0))))
+    doc = json.loads(kc("corpus", "info", str(f), "--max-pages", "8", "--codec", "lz4",
+                        "--json").stdout)
+    assert doc["pages"] == 8
+    replay = json.loads(kc("zram", "replay", str(f), "--max-pages", "5", "--json").stdout)
+    assert replay["pages"] == 5
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as out:  # sparse: takes no disk
+        out.truncate(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    refused(kc("corpus", "info", str(huge)), "--max-pages")
+    doc = json.loads(kc("corpus", "info", str(huge), "--max-pages", "4", "--codec", "lz4",
+                        "--json").stdout)
+    assert doc["pages"] == 4 and doc["zero_pages"] == 4
+    refused(kc("corpus", "info", str(f), "--max-pages", "0"), "--max-pages must be >= 1")
+
+
+def test_capture_of_a_kernel_thread_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "k.bin"
+    refused(kc("corpus", "capture", "--pid", "2", "-o", str(out)), "is a kernel thread")
+    assert not out.exists()

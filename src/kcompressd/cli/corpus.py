@@ -13,7 +13,7 @@ import typer
 from rich.progress import track
 from rich.table import Table
 
-from kcompressd.cli.output import emit_json, stderr, stdout
+from kcompressd.cli.output import emit_json, print_line, stderr, stdout
 from kcompressd.codecs import available, get_codec
 from kcompressd.corpus.builtin import builtin_corpus
 from kcompressd.corpus.capture import capture_pages
@@ -94,7 +94,7 @@ def builtin(
     if json_out:
         emit_json({"profile": profile, "path": str(path)})
     else:
-        print(path)
+        print_line(str(path))
 
 
 @corpus_app.command("info")
@@ -104,6 +104,9 @@ def info(
         "--codec", help="Codec to measure (repeatable); default every available one.")] = None,
     repeat: Annotated[int, typer.Option(
         "--repeat", help="Time each page N times and keep the minimum.")] = 1,
+    max_pages: Annotated[int | None, typer.Option(
+        "--max-pages", help="Read only the first N pages (default: all, up to half of "
+                            "this machine's memory).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Pages, zero and same-filled pages; per codec ratio, huge pages and cost per page.
@@ -116,7 +119,7 @@ def info(
         get_codec(c)
     if repeat < 1:
         raise KcompressdError(f"--repeat must be >= 1, got {repeat}")
-    pages = read_pages(file)
+    pages = read_pages(file, max_pages)
     with stderr.status(f"measuring {len(pages)} pages with {', '.join(codecs)}"):
         doc = {"file": str(file), **corpus_info(pages, codecs, repeat=repeat)}
     if json_out:

@@ -45,17 +45,19 @@ def parse_bytes(text: str) -> int:
     return int(m.group(1)) * _SUFFIX[m.group(2).upper()]
 
 
-def load_corpus(path: Path) -> bytes | mmap.mmap:
-    """The corpus as one buffer; a plain file is mapped (copy-on-write) rather than read,
-    which the replay of a big corpus would otherwise spend as long on as on its model."""
+def load_corpus(path: Path, max_pages: int | None = None) -> bytes | mmap.mmap:
+    """The corpus as one buffer (its first `max_pages` pages when given); a plain file is
+    mapped (copy-on-write) rather than read, which the replay of a big corpus would otherwise
+    spend as long on as on its model."""
     try:
         st = path.stat()
         plain = (path.suffix.lower() not in (".gz", ".zst") and stat.S_ISREG(st.st_mode)
                  and st.st_size and not st.st_size % PAGE_SIZE)
     except OSError:
         plain = False
-    if not plain:
-        return read_corpus_bytes(path)  # decompresses, and refuses bad input in one line
+    if not plain or (max_pages is not None and max_pages * PAGE_SIZE < st.st_size):
+        # decompresses, reads at most max_pages, and refuses bad input in one line
+        return read_corpus_bytes(path, max_pages)
     with open(path, "rb") as f:
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
 
@@ -109,10 +111,14 @@ def replay_cmd(
     compact: Annotated[bool, typer.Option("--compact", help="Then compact the pool.")] = False,
     kernel: Annotated[bool, typer.Option(
         "--kernel", help="Also replay on a free real zram device (root) and compare.")] = False,
+    max_pages: Annotated[int | None, typer.Option(
+        "--max-pages", help="Replay only the first N pages of CORPUS.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Write every page of CORPUS to slot i of a fresh zram device and print mm_stat/io_stat."""
     _check_options(algorithm, chain_size, free_every)
+    if max_pages is not None and max_pages < 1:
+        raise KcompressdError(f"--max-pages must be >= 1, got {max_pages}")
     limit = parse_bytes(mem_limit)
     if kernel:
         # Fail before any work when the real side cannot run.
@@ -122,7 +128,7 @@ def replay_cmd(
     if algorithm == "lz4" and not kernel_lz4_available():
         stderr.print("warning: no C compiler for the kernel-exact lz4; using liblz4, whose "
                      "compressed sizes differ from the kernel's by about 1 %")
-    data = load_corpus(corpus if corpus is not None else builtin_corpus("phone"))
+    data = load_corpus(corpus if corpus is not None else builtin_corpus("phone"), max_pages)
     npages = len(data) // PAGE_SIZE
     model_stages = replay(data, algorithm, chain_size=chain_size, mem_limit=limit,
                           free_every=free_every, compact=compact)

@@ -137,16 +137,40 @@ def _read_run(mem: int, addr: int, pages: int) -> Iterator[bytes]:
             yield page
 
 
+_PF_KTHREAD = 0x00200000  # include/linux/sched.h
+
+
+def _refuse_kernel_thread(pid: int) -> None:
+    """A kernel thread has no user memory: its /proc/PID/mem cannot even be opened (ESRCH)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        raise KcompressdError(f"no process with PID {pid}") from None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    flags = int(stat[stat.rindex(")") + 2 :].split()[6])
+    if flags & _PF_KTHREAD:
+        raise KcompressdError(f"PID {pid} ({name}) is a kernel thread: it has no user memory "
+                              "to capture")
+
+
+def _no_permission(pid: int, what: str) -> KcompressdError:
+    if os.geteuid() == 0:
+        return KcompressdError(
+            f"the kernel refuses to let root {what} PID {pid}: the process is not dumpable, "
+            "is in another user namespace, or ptrace is restricted (Yama ptrace_scope 3, or "
+            "no CAP_SYS_PTRACE in this container)")
+    return KcompressdError(
+        f"no permission to {what} PID {pid}: needs root or ptrace rights (CAP_SYS_PTRACE, or "
+        "the same user with kernel.yama.ptrace_scope=0)")
+
+
 def _open(pid: int, name: str) -> int:
     try:
         return os.open(f"/proc/{pid}/{name}", os.O_RDONLY)
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         raise KcompressdError(f"no process with PID {pid}") from None
     except PermissionError:
-        raise KcompressdError(
-            f"no permission to read the memory of PID {pid}: needs root or ptrace rights "
-            "(CAP_SYS_PTRACE, or the same user with kernel.yama.ptrace_scope=0)"
-        ) from None
+        raise _no_permission(pid, "read the memory of") from None
 
 
 def _read_pages(pid: int, mem: int, pagemap: int, max_pages: int | None) -> list[bytes]:
@@ -174,9 +198,7 @@ def _stop(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         raise KcompressdError(f"no process with PID {pid}") from None
     except PermissionError:
-        raise KcompressdError(
-            f"no permission to stop PID {pid}: needs root or the same user"
-        ) from None
+        raise _no_permission(pid, "stop") from None
     return already
 
 
@@ -188,6 +210,7 @@ def capture_pages(pid: int, max_pages: int | None = None) -> list[bytes]:
         raise KcompressdError(f"invalid PID {pid}")
     if pid == os.getpid():
         raise KcompressdError("cannot capture the capturing process itself")
+    _refuse_kernel_thread(pid)
     with contextlib.ExitStack() as files:
         mem = _open(pid, "mem")
         files.callback(os.close, mem)
