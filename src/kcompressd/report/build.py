@@ -28,7 +28,9 @@ def tied(rows: list[Row], p: str, q: str) -> bool:
     seen: dict[str, str] = {}
     for r in rows:
         if p in r.params:
-            a, b = json.dumps(r.params[p]), json.dumps(r.params.get(q))
+            if q not in r.params:
+                return False
+            a, b = json.dumps(r.params[p]), json.dumps(r.params[q])
             if seen.setdefault(a, b) != b:
                 return False
     return bool(seen)
@@ -48,7 +50,8 @@ def build(rows: list[Row], inputs: list[str]) -> tuple[dict[str, bytes], dict[st
         bar = bars(name, sg, varying)
         files[f"figures/{_slug(name)}-designs.svg"] = bar[0].encode()
         cur = []
-        params = sorted(k for k in varying if k != "design" and _numeric(srows, k))
+        order = list(dict.fromkeys(k for r in srows for k in r.params))  # as in the grid
+        params = [k for k in order if k in varying and k != "design" and _numeric(srows, k)]
         for i, param in enumerate(params):
             if any(tied(srows, q, param) and tied(srows, param, q) for q in params[:i]):
                 continue  # the same curve as an earlier parameter's
