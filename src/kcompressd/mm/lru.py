@@ -55,7 +55,8 @@ def _merge_at(lst: deque[Run], i: int) -> None:
 class AnonLru:
     """inactive_anon and active_anon of one lruvec."""
 
-    __slots__ = ("active", "inactive", "nr_active", "nr_inactive", "nr_queued")
+    __slots__ = ("active", "inactive", "nr_active", "nr_inactive", "nr_queued",
+                 "written_isolated")
 
     def __init__(self) -> None:
         self.inactive: deque[Run] = deque()
@@ -63,6 +64,8 @@ class AnonLru:
         self.nr_inactive = 0
         self.nr_active = 0
         self.nr_queued = 0  # QUEUED pages on the inactive list
+        # QUEUED pages written (to CLEAN) or failed (to 0) while isolated by a reclaimer.
+        self.written_isolated = {CLEAN: 0, 0: 0}
 
     @property
     def pages(self) -> int:
@@ -73,6 +76,15 @@ class AnonLru:
         if n <= 0:
             return
         if flags & QUEUED:
+            # Written while a reclaimer had them isolated: they come back in their new state.
+            for new in (CLEAN, 0):
+                k = min(n, self.written_isolated[new])
+                if k:
+                    self.written_isolated[new] -= k
+                    n -= k
+                    self.add_inactive_head(k, (flags & ~QUEUED) | new)
+            if not n:
+                return
             self.nr_queued += n
         lst = self.inactive
         if lst and lst[0][1] == flags:
@@ -119,7 +131,9 @@ class AnonLru:
         pages (queued longest ago) are converted first; pages are otherwise alike.
         """
         if k > self.nr_queued:
-            raise AssertionError("more queued folios written than are on the LRU")
+            # The rest are isolated by a reclaimer right now; they change state on putback.
+            self.written_isolated[flags] += k - self.nr_queued
+            k = self.nr_queued
         self.nr_queued -= k
         found: list[int] = []
         seen = 0

@@ -61,7 +61,7 @@ class MemorySystem:
         # Work at speed 1.0 per thread, split as the thread's profile would show it.
         self.cpu_split: dict[str, list[float]] = {}
         self.oom_victim: str | None = None
-        self._open: dict[str, tuple[str, float]] = {}  # thread -> open slice (name, start)
+        self._open: dict[str, list[tuple[str, float]]] = {}  # thread -> open (name, start)
 
     # -- accounting --------------------------------------------------------------------------
     def account_scan(self, th: Thread, cost: float) -> None:
@@ -73,20 +73,24 @@ class MemorySystem:
             self.cpu_split.setdefault(th.name, [0.0, 0.0])[1] += cost
 
     def slice_begin(self, th: Thread, name: str) -> None:
-        """A timeline slice opens on the thread (closed by slice_end or at the run's end)."""
+        """A timeline slice opens on the thread (closed by slice_end or at the run's end).
+
+        Slices nest (a worker's compress slice holds the direct reclaim its zs_malloc enters).
+        """
         if self.timeline is not None:
-            self._open[th.name] = (name, self.sim.now)
+            self._open.setdefault(th.name, []).append((name, self.sim.now))
 
     def slice_end(self, th: Thread) -> None:
         if self.timeline is not None:
-            name, start = self._open.pop(th.name)
+            name, start = self._open[th.name].pop()
             self.timeline.slice(th.name, name, start, self.sim.now - start)
 
     def close_slices(self) -> None:
         """Close slices still open when the run stops (a kswapd that never slept)."""
         if self.timeline is not None:
-            for thread, (name, start) in sorted(self._open.items()):
-                self.timeline.slice(thread, name, start, self.sim.now - start)
+            for thread, stack in sorted(self._open.items()):
+                for name, start in reversed(stack):
+                    self.timeline.slice(thread, name, start, self.sim.now - start)
             self._open.clear()
 
     # -- kswapd ------------------------------------------------------------------------------
