@@ -15,8 +15,8 @@ from kcompressd.scenarios import load_scenario
 from kcompressd.sim.core import SLEEP
 from kcompressd.sim.run import Machine, build
 
-ALL = {"none", "kcompressd", "kcompressd-v1", "kcompressd-v2", "kcompressd-unofficial", "parallel-swapper",
-       "multi-kswapd", "zram-async", "batch-accel"}
+ALL = {"none", "kcompressd", "kcompressd-v1", "kcompressd-v2", "kcompressd-unofficial",
+       "parallel-swapper", "multi-kswapd", "zram-async", "batch-accel"}
 SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
          "swap.disksize_mb=64"]
 
