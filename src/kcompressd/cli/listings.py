@@ -64,7 +64,7 @@ def _range(p: dict[str, Any]) -> str:
 
 def designs_cmd(
     name: Annotated[str | None, typer.Argument(
-        help="Show this design's parameters.", show_default=False)] = None,
+        metavar="NAME", help="Show this design's parameters.", show_default=False)] = None,
     params: Annotated[bool, typer.Option(
         "--params", help="Show every design's parameters.")] = False,
     json_out: Annotated[bool, typer.Option(
@@ -72,8 +72,10 @@ def designs_cmd(
                        '"params": [{"name", "default", "minimum", "maximum", "help"}] for '
                        'NAME or --params.')] = False,
 ) -> None:
-    """List the offload designs, one line each; with NAME or --params, their parameters
-    (set with --set design.PARAM=V or design.NAME.PARAM=V)."""
+    """List the offload designs; with NAME or --params, their parameters and ranges.
+
+    Set them with --set design.PARAM=V (every design of a run that has PARAM) or
+    --set design.NAME.PARAM=V (design NAME only)."""
     from kcompressd.designs import design_class, list_designs
 
     rows = list_designs()

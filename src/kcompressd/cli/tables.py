@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kcompressd import PAGE_SIZE
 from kcompressd.backends.zram_stats import MM_STAT_FIELDS
 from kcompressd.plot import thread_sort_key
 from kcompressd.result import NUMERIC_SECTIONS, VMSTAT_COUNTERS
+from kcompressd.sweep.metrics import reclaim_cpu, reclaimed_gib
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 LOWER, HIGHER = "\N{DOWNWARDS ARROW}", "\N{UPWARDS ARROW}"
@@ -37,12 +37,10 @@ MM_STAT_BYTES = ("orig_data_size", "compr_data_size", "mem_used_total", "mem_lim
                  "mem_used_max")
 # Settings, not outcomes: shown, never compared.
 CONFIG_KEYS = {"workload": ("threads",)}
-# Thread families of the simulated workload (sim/run.py); every other thread reclaims.
-WORKLOAD_THREADS = ("eater", "launch", "hog")
 # A thread group with more threads than this is shown as one summed row.
 _MAX_THREADS_SHOWN = 4
 _META_ROWS = ("simulated_seconds", "measured_seconds", "wall_seconds", "events")
-MIB, GIB = 1 << 20, 1 << 30
+MIB = 1 << 20
 _SIGNIFICANT = 4
 
 Doc = Mapping[str, Any]
@@ -80,25 +78,11 @@ def ratios(first: Doc, other: Doc) -> dict[str, dict[str, Any]]:
     return out
 
 
-def reclaim_cpu_seconds(doc: Doc) -> float:
-    """CPU spent reclaiming: every thread that is not the workload's (kswapd, offload workers),
-    plus the workload threads' own direct reclaim where the producer split it (meta.cpu_split;
-    the real kernel's results carry reclaim threads only)."""
-    split = doc.get("meta", {}).get("cpu_split", {})
-    total = 0.0
-    for name, seconds in doc.get("cpu", {}).items():
-        if thread_sort_key(name)[1] in WORKLOAD_THREADS:
-            s = split.get(name, {})
-            total += s.get("scan_unmap", 0.0) + s.get("compress", 0.0)
-        else:
-            total += seconds
-    return total
-
-
 def cpu_per_gib(doc: Doc) -> float | None:
-    """Reclaim CPU-seconds per GiB of anonymous memory reclaimed (pgsteal_anon)."""
-    stolen = doc.get("vmstat", {}).get("pgsteal_anon", 0) * PAGE_SIZE / GIB
-    return reclaim_cpu_seconds(doc) / stolen if stolen > 0 else None
+    """Reclaim CPU-seconds per GiB reclaimed, as sweeps and reports count them
+    (`sweep.metrics`: every thread but the workload's, plus its own direct reclaim)."""
+    gib = reclaimed_gib(dict(doc))
+    return reclaim_cpu(dict(doc)) / gib if gib > 0 else None
 
 
 def kswapd_efficiency(doc: Doc) -> float | None:
