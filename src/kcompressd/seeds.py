@@ -58,7 +58,9 @@ def mean_result(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One result whose numeric sections hold the mean over the seeds' results."""
     first = results[0]
     out = dict(first)
-    for section in NUMERIC_SECTIONS:
+    sections = [k for k, v in first.items() if isinstance(v, dict) and k not in
+                ("scenario", "meta")]  # NUMERIC_SECTIONS and any a producer adds (reclaim)
+    for section in sections:
         keys = [k for k in first.get(section, {}) if all(k in r.get(section, {})
                                                           for r in results)]
         out[section] = {k: _fold([r[section][k] for r in results]) for k in keys}
