@@ -181,7 +181,7 @@ class ZramStore:
             huge_pages=self.huge_pages, huge_pages_since=self.huge_pages_since)
 
 
-def _corpus_path(spec: str) -> Path:
+def corpus_path(spec: str) -> Path:
     if spec.startswith("builtin:"):
         from kcompressd.corpus.builtin import builtin_corpus
 
@@ -227,7 +227,7 @@ def corpus_sizes(spec: str, codec: str, max_pages: int) -> PageSizes:
     from kcompressd.cache import cache_dir
     from kcompressd.corpus.io import read_corpus_bytes
 
-    data = read_corpus_bytes(_corpus_path(spec))
+    data = read_corpus_bytes(corpus_path(spec))
     total = len(data) // PAGE_SIZE
     step = max(1, -(-total // max_pages))
     pages = [data[i * PAGE_SIZE:(i + 1) * PAGE_SIZE] for i in range(0, total, step)]

@@ -1,0 +1,137 @@
+"""Building a measured profile of this machine (`kcompressd calibrate`).
+
+- Codec costs: every available codec timed on the corpus here (`profiles.measure`).
+- kswapd's per-page scan/unmap and compression: from a *baseline* `bench --perf` result
+  (no offload), whose "profile" splits kswapd's CPU samples into scan_unmap, compression and
+  other (kernel.perf.split_profile). With T_c = compression share x kswapd CPU and T_s the rest,
+  per page: scan = (1 - unmap_share) T_s / pgscan_kswapd (every scanned folio, anon or file),
+  unmap = unmap_share T_s / kswapd's swap-outs, and the kernel's compression per kswapd
+  swap-out T_c / swap-outs rescales the user-space table of the run's codec (the kernel's
+  lz4 and this process's differ in build and cache state); other codecs stay as timed. kswapd's swap-outs are pswpout x pgsteal_kswapd /
+  (pgsteal_kswapd + pgsteal_direct): the run's counters do not split pswpout by reclaimer.
+- Memory and watermarks as the kernel reports them: MemTotal, vm.min_free_kbytes,
+  vm.watermark_scale_factor, and each zone's min/low/high from /proc/zoneinfo (recorded).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kcompressd.backends.zram_cost import page_sizes
+from kcompressd.errors import KcompressdError
+from kcompressd.profiles import Profile, Sourced
+from kcompressd.profiles.codec_costs import CodecCosts
+from kcompressd.profiles.measure import cpu_model
+
+UNMAP_SHARE = 0.5  # assumption: perf's scan_unmap group does not split scanning from unmapping
+ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)")
+
+
+def zone_watermarks(text: str) -> dict[str, dict[str, int]]:
+    """Per zone ("node0/Normal") its min, low and high watermarks in pages, from zoneinfo."""
+    out: dict[str, dict[str, int]] = {}
+    zone = None
+    for line in text.splitlines():
+        m = ZONE_RE.match(line)
+        if m:
+            zone = f"node{m.group(1)}/{m.group(2)}"
+            continue
+        parts = line.split()
+        if zone and len(parts) == 2 and parts[0] in ("min", "low", "high"):
+            out.setdefault(zone, {})[parts[0]] = int(parts[1])
+    return {z: w for z, w in out.items() if len(w) == 3}
+
+
+def host_memory(proc: Path = Path("/proc")) -> tuple[dict[str, Sourced], dict[str, Sourced]]:
+    """The profile's memory section and the zone watermarks (info), as the kernel reports."""
+    from kcompressd.kernel.meminfo import parse_meminfo
+
+    mem_total = parse_meminfo((proc / "meminfo").read_text())["MemTotal"]
+    vm = proc / "sys" / "vm"
+    memory = {
+        "total_mb": Sourced(mem_total // (1 << 20), "MemTotal in /proc/meminfo"),
+        "min_free_kbytes": Sourced(int((vm / "min_free_kbytes").read_text()),
+                                   "/proc/sys/vm/min_free_kbytes"),
+        "watermark_scale_factor": Sourced(int((vm / "watermark_scale_factor").read_text()),
+                                          "/proc/sys/vm/watermark_scale_factor"),
+    }
+    info = {}
+    for zone, w in zone_watermarks((proc / "zoneinfo").read_text()).items():
+        for mark, pages in w.items():
+            info[f"{zone.replace('/', '_')}_{mark}_pages"] = Sourced(
+                pages, f"/proc/zoneinfo {zone} {mark}")
+    return memory, info
+
+
+def kswapd_split(bench: Mapping[str, Any]) -> dict[str, float]:
+    """Seconds kswapd spent scanning/unmapping and compressing, and its page counts."""
+    if bench.get("series") or "vmstat" not in bench:
+        raise KcompressdError("--bench-result: expected one baseline run's result "
+                              "(`kcompressd bench --perf --json`), not a series")
+    sysctls = bench.get("meta", {}).get("sysctls") or {}
+    if any(k.startswith("vm.kcompressd") and v for k, v in sysctls.items()):
+        raise KcompressdError("--bench-result: only baseline runs (offload off) calibrate; "
+                              f"this one ran with {sysctls}")
+    prof = bench.get("profile") or {}
+    names = [k for k in prof if k.startswith("kswapd")]
+    if not names:
+        raise KcompressdError("--bench-result: no perf profile of kswapd in it; run the "
+                              "bench with --perf")
+    cpu = sum(v for k, v in bench["cpu"].items() if k.startswith("kswapd"))
+    split = prof[names[0]]["split"]
+    vm = bench["vmstat"]
+    steal_k, steal_d = vm["pgsteal_kswapd"], vm["pgsteal_direct"]
+    if not (cpu > 0 and vm["pgscan_kswapd"] > 0 and vm["pswpout"] > 0 and steal_k > 0):
+        raise KcompressdError("--bench-result: kswapd did not swap anything out in that run")
+    return {
+        "compress_s": split["compression"] * cpu,
+        "scan_unmap_s": (split["scan_unmap"] + split["other"]) * cpu,
+        "pgscan_kswapd": vm["pgscan_kswapd"],
+        "swapouts_kswapd": vm["pswpout"] * steal_k / (steal_k + steal_d),
+        "kswapd_cpu_s": cpu,
+    }
+
+
+def scale_codec(c: CodecCosts, factor: float, why: str) -> CodecCosts:
+    return CodecCosts(c.codec, c.comp_len, tuple(float(f"{x * factor:.4g}") for x in
+                                                 c.compress_ns),
+                      c.decompress_ns, f"{c.source}; compress_ns x {factor:.3g}: {why}")
+
+
+def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[bytes],
+                  bench: Mapping[str, Any], bench_origin: str,
+                  memory: dict[str, Sourced], info: dict[str, Sourced]) -> Profile:
+    """A measured profile from the codec tables, a baseline bench result and the memory."""
+    k = kswapd_split(bench)
+    algorithm = bench.get("meta", {}).get("plan", {}).get("algorithm", "lz4")
+    src = f"baseline bench --perf {bench_origin} ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)"
+    scan_ns = (1 - UNMAP_SHARE) * k["scan_unmap_s"] / k["pgscan_kswapd"] * 1e9
+    unmap_ns = UNMAP_SHARE * k["scan_unmap_s"] / k["swapouts_kswapd"] * 1e9
+    reclaim = {
+        "scan_ns": Sourced(float(f"{scan_ns:.4g}"), f"{src}: {1 - UNMAP_SHARE:g} of kswapd's "
+                           "scan_unmap+other samples per pgscan_kswapd (unmap_share "
+                           f"{UNMAP_SHARE:g} is an assumption)"),
+        "unmap_ns": Sourced(float(f"{unmap_ns:.4g}"), f"{src}: {UNMAP_SHARE:g} of kswapd's "
+                            "scan_unmap+other samples per kswapd swap-out (assumption as "
+                            "for scan_ns)"),
+    }
+    kernel_ns = k["compress_s"] / k["swapouts_kswapd"] * 1e9
+    if algorithm in codecs:
+        sizes = page_sizes(corpus_pages, algorithm)
+        table_ns = np.where(sizes.same_filled, 0.0, codecs[algorithm].compress(sizes.comp_len))
+        factor = kernel_ns / float(table_ns.mean())
+        why = (f"kernel {algorithm} per kswapd swap-out from perf ({kernel_ns:.0f} ns) / "
+               f"user-space mean on the corpus ({float(table_ns.mean()):.0f} ns)")
+        codecs = {**codecs, algorithm: scale_codec(codecs[algorithm], factor, why)}
+        info = {**info, "kernel_compress_ns_per_page": Sourced(
+            float(f"{kernel_ns:.4g}"), f"{src}: compression samples per kswapd swap-out"),
+            "kernel_vs_user_codec": Sourced(float(f"{factor:.4g}"), why)}
+    cpu = {"big_speed": Sourced(1.0, f"definition: a CPU of this machine ({cpu_model()})"),
+           "little_speed": Sourced(1.0, "this machine's CPUs are all alike")}
+    return Profile(name, f"measured on {cpu_model()}", "measured", cpu, memory, {}, reclaim,
+                   codecs, info)

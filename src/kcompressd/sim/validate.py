@@ -1,0 +1,79 @@
+"""Holding the simulator against a real run: the same plan as a scenario, and the errors.
+
+`plan_overrides()` turns a real `kcompressd bench` result into the scenario overrides that
+run the simulator on the same machine shape and plan: the memory the eaters play in (MemTotal
+minus what the hugepage balloon and the kernel hold), the prefill, the eater threads, the zram
+device and codec, the corpus, the measured duration and, on a kernel carrying the kcompressd
+patch, its sysctls as the `kcompressd` design's parameters. `errors()` compares the metrics the
+issue names, as relative errors (sim - real) / real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kcompressd.sim.metrics import reclaim_summary
+
+MB = 1 << 20
+WARMUP_S = 0.5  # simulated start-up before the window the real run measures
+# The patch's sysctls -> the kcompressd design's parameters, one for one.
+SYSCTL_PARAMS = {"vm.kcompressd": "depth", "vm.kcompressd_threads": "threads",
+                 "vm.kcompressd_overflow": "overflow", "vm.kcompressd_memalloc": "memalloc"}
+
+
+def plan_overrides(real: Mapping[str, Any], profile: str) -> tuple[list[str], str]:
+    """`--set` overrides and the design that replay a real run's plan in the simulator."""
+    meta, wl = real["meta"], real["workload"]
+    plan = meta["plan"]
+    threads = int(plan["threads"])
+    play, total = int(plan["play"]), int(plan["mem_total"])
+    free = max(0, play - int(plan["prefill"]) * threads)
+    sets = [
+        f'profile="{profile}"',
+        f"machine.cpus={int(meta['cpus'])}", "machine.big_cpus=-1", "machine.nodes=1",
+        f"memory.total_mb={total // MB}", f"memory.unreclaimable_mb={(total - play) // MB}",
+        f"memory.free_mb={free // MB}", 'memory.lru="classic"',
+        f'swap.algorithm="{plan["algorithm"]}"',
+        f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
+        f'swap.corpus="{wl["corpus"]}"',
+        'workload.kind="memeater"', f"workload.threads={threads}", "workload.alloc_mb=0",
+        "workload.hot_mb=0", "workload.hogs=0",
+        f"run.warmup_s={WARMUP_S}",
+        f"run.duration_s={WARMUP_S + float(meta['measured_seconds']):.3f}",
+    ]
+    sysctls = meta.get("sysctls") or {}
+    if sysctls.get("vm.kcompressd"):
+        sets += [f"design.{SYSCTL_PARAMS[k]}={int(v)}" for k, v in sysctls.items()
+                 if k in SYSCTL_PARAMS]
+        return sets, "kcompressd"
+    return sets, "none"
+
+
+def metrics(result: Mapping[str, Any]) -> dict[str, float]:
+    """The compared metrics of one result (real or simulated)."""
+    rates, cpu, lat = result["rates"], result["cpu"], result["latency"]
+    secs = result["meta"]["measured_seconds"] or 1.0
+    summary = reclaim_summary(result)
+    out = {
+        "pgsteal_kswapd/s": rates.get("pgsteal_kswapd", 0.0),
+        "pgsteal_direct/s": rates.get("pgsteal_direct", 0.0),
+        "pgsteal_anon/s": rates.get("pgsteal_anon", 0.0),
+        "allocstall/s": rates.get("allocstall", 0.0),
+        "pswpout/s": rates.get("pswpout", 0.0),
+        "kswapd cpu share": sum(v for k, v in cpu.items() if k.startswith("kswapd")) / secs,
+        "workers cpu share": sum(v for k, v in cpu.items()
+                                 if k.startswith("kcompressd")) / secs,
+        "kswapd efficiency": summary["kswapd_efficiency"],
+        "kswapd cpu us/page": summary["kswapd_cpu_us_per_page"],
+    }
+    out.update({f"stall {p} (us)": lat.get(p, 0.0) for p in ("p50", "p90", "p99")})
+    out.update({f"zram {k}": float(v) for k, v in result["zram"].items()
+                if k in ("orig_data_size", "compr_data_size", "mem_used_total")})
+    return out
+
+
+def errors(real: Mapping[str, Any], sim: Mapping[str, Any]) -> dict[str, float | None]:
+    """(sim - real) / real per metric; None where the real value is 0."""
+    r, s = metrics(real), metrics(sim)
+    return {k: ((s[k] - r[k]) / r[k] if r[k] else None) for k in r}
