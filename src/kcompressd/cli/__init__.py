@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kcompressd import __version__
-from kcompressd.cli import bench, corpus, lab, report, simulate, sweep, zram
+from kcompressd.cli import bench, calibrate, corpus, lab, report, simulate, sweep, validate, zram
 from kcompressd.cli.output import StdoutError, abandon_stdout, finish_stdout, print_line
 from kcompressd.errors import KcompressdError
 
@@ -45,6 +45,8 @@ def version() -> None:
 
 for _module in (corpus, zram, simulate, bench, lab, sweep, report):
     _module.register(app)
+calibrate.register(app)
+validate.register(app)
 
 
 def _fail(message: str, code: int) -> None:
