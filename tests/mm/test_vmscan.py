@@ -15,7 +15,7 @@ from kcompressd.scenarios import load_scenario
 from kcompressd.sim.run import Machine, build
 
 SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
-         "swap.disksize_mb=64"]
+         "swap.disksize_mb=64", "memory.lru=classic"]  # the classic LRU's mechanics
 
 
 def machine(design: str = "none", *extra: str) -> Machine:

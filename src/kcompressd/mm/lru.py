@@ -55,6 +55,9 @@ def _merge_at(lst: deque[Run], i: int) -> None:
 class AnonLru:
     """inactive_anon and active_anon of one lruvec."""
 
+    gen = False  # not lru_gen
+    BATCH = 32  # SWAP_CLUSTER_MAX folios per shrink_inactive_list() batch
+
     __slots__ = ("active", "inactive", "nr_active", "nr_inactive", "nr_queued",
                  "written_isolated")
 
@@ -92,6 +95,10 @@ class AnonLru:
         else:
             lst.appendleft([n, flags])
         self.nr_inactive += n
+
+    def tail_flags(self) -> int:
+        """State of the folio the scanner takes next."""
+        return self.inactive[-1][1] if self.inactive else 0
 
     def add_inactive_tail(self, n: int, flags: int) -> None:
         """folio_rotate_reclaimable(): next in line for the scanner."""

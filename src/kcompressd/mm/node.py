@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kcompressd.mm.lru import AnonLru
+from kcompressd.mm.lru_gen import GenLru
 from kcompressd.mm.watermarks import Watermarks
 from kcompressd.sim.core import Thread
 
@@ -16,13 +17,14 @@ class PageConservationError(AssertionError):
 class Node:
     """Page counts of one node; every page is in exactly one of the buckets of `check()`."""
 
-    def __init__(self, nid: int, total: int, wmark: Watermarks, unreclaimable: int) -> None:
+    def __init__(self, nid: int, total: int, wmark: Watermarks, unreclaimable: int, *,
+                 lru: str = "classic") -> None:
         self.id = nid
         self.total = total
         self.wmark = wmark
         self.unreclaimable = unreclaimable  # kernel, file and pinned pages: not modelled
         self.free = total - unreclaimable
-        self.lru = AnonLru()
+        self.lru: AnonLru | GenLru = GenLru() if lru == "mglru" else AnonLru()
         self.isolated = 0  # NR_ISOLATED_ANON: taken off the LRU by a reclaimer
         self.writeback = 0  # NR_WRITEBACK: queued or being compressed
         self.zs_pages = 0  # zsmalloc pages charged to this node

@@ -62,11 +62,11 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
     if mm.store.slots_used >= mm.store.nr_slots or not lru.nr_inactive:
         runs = []
     else:
-        tail = lru.inactive[-1][1]
+        tail = lru.tail_flags()
         if tail & (YOUNG | HOT | QUEUED) or (tail & CLEAN and sc.kswapd):
             runs = lru.isolate_tail_run(min(BIG_SCAN, limit))
         else:
-            runs = lru.isolate_inactive(min(SWAP_CLUSTER_MAX, limit))
+            runs = lru.isolate_inactive(min(lru.BATCH, limit))
     taken = runs[0][0] if len(runs) == 1 else sum(r[0] for r in runs)
     if not taken:
         mm.account_scan(th, cost)
@@ -128,7 +128,7 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
         else:
             sync = got  # compressed right here, in the same work segment as the scan
         if sync:
-            d_sync = mm.sampler.draw(sync)
+            d_sync = mm.sampler.draw_many(sync)
             cost += d_sync.cost
             mm.account_compress(th, d_sync.cost)
     if got or cost > DEFER_LIMIT:
@@ -194,6 +194,48 @@ def reclaim_throttle(mm: MemorySystem, sc: ScanControl, reason: str
     node.throttle_wait.remove(th)
 
 
+def lru_gen_age(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, bool]:
+    """try_to_inc_max_seq() when should_run_aging() says so; the walk costs the reclaimer."""
+    lru = sc.node.lru
+    need, _ = lru.should_run_aging()
+    if not need:
+        return False
+    cost = lru.inc_max_seq() * mm.costs.walk
+    mm.account_scan(sc.thread, cost)
+    if cost:
+        yield (RUN, cost)
+    return True
+
+
+def lru_gen_shrink(mm: MemorySystem, sc: ScanControl, priority: int, goal: int
+                   ) -> Generator[tuple, Any, None]:
+    """try_to_shrink_lruvec() for global direct reclaim (lru_gen_shrink_node()).
+
+    get_nr_to_scan(): at DEF_PRIORITY no aging, scan total >> priority; below it, a node that
+    needs aging is aged and not scanned at this priority. Eviction batch by batch until that
+    many are scanned or should_abort_scan(): nr_reclaimed reached nr_to_reclaim. Unlike the
+    classic LRU there is no proportional full-target pass at DEF_PRIORITY.
+    """
+    lru = sc.node.lru
+    scanned = 0
+    while True:
+        need, total = lru.should_run_aging()
+        if need and priority != DEF_PRIORITY:
+            yield from lru_gen_age(mm, sc)
+            return
+        nr_to_scan = total >> priority
+        if nr_to_scan <= 0:
+            return
+        before = sc.nr_scanned
+        yield from shrink_batch(mm, sc)
+        delta = sc.nr_scanned - before
+        if not delta:
+            return
+        scanned += delta
+        if scanned >= nr_to_scan or sc.nr_reclaimed >= goal:
+            return
+
+
 def kswapd(mm: MemorySystem, node: Node) -> Generator[tuple, Any, None]:
     """kswapd(): sleep until woken below the low watermark, then balance_pgdat()."""
     th = mm.sim.current
@@ -219,6 +261,8 @@ def balance_pgdat(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, No
     node = sc.node
     scanned_no_progress = 0
     while not node.pgdat_balanced():
+        if node.lru.gen:
+            yield from lru_gen_age(mm, sc)  # kswapd_age_node()
         before = sc.nr_scanned
         freed = yield from shrink_batch(mm, sc)
         scanned = sc.nr_scanned - before
@@ -259,6 +303,11 @@ def try_to_free_pages(mm: MemorySystem, sc: ScanControl, zonelist: Sequence[Node
     for priority in range(DEF_PRIORITY, -1, -1):
         for node in zonelist:
             sc.node = node
+            if node.lru.gen:
+                yield from lru_gen_shrink(mm, sc, priority, goal)
+                if sc.nr_reclaimed >= goal:
+                    break
+                continue
             budget = node.lru.nr_inactive >> priority
             whole = priority == DEF_PRIORITY  # proportional_reclaim in shrink_lruvec()
             scanned = 0

@@ -25,6 +25,7 @@ from kcompressd.designs import Design, make_design
 from kcompressd.errors import KcompressdError
 from kcompressd.mm.calibration import Costs, profile_costs
 from kcompressd.mm.lru import HOT, REF, YOUNG
+from kcompressd.mm.lru_gen import GenLru
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MemorySystem
 from kcompressd.mm.vmscan import kswapd
@@ -64,8 +65,6 @@ def _build_sim(machine: MachineSection) -> Sim:
 
 def _build_nodes(cfg: ScenarioConfig) -> list[Node]:
     mem, nnodes = cfg.memory, cfg.machine.nodes
-    if mem.lru != "classic":
-        raise KcompressdError(f"memory.lru = {mem.lru!r}: not modelled yet (only classic)")
     total = _pages(mem.total_mb)
     per_node = [total // nnodes + (1 if i < total % nnodes else 0) for i in range(nnodes)]
     managed = [p - _pages(mem.unreclaimable_mb) // nnodes for p in per_node]
@@ -73,13 +72,16 @@ def _build_nodes(cfg: ScenarioConfig) -> list[Node]:
     wmarks = setup_per_zone_wmarks(managed, mfk, mem.watermark_scale_factor)
     nodes = []
     for i in range(nnodes):
-        node = Node(i, per_node[i], wmarks[i], per_node[i] - managed[i])
+        node = Node(i, per_node[i], wmarks[i], per_node[i] - managed[i], lru=mem.lru)
         free = _pages(mem.free_mb) // nnodes
         hot = _pages(cfg.workload.hot_mb) // nnodes
         anon = node.free - free
         if anon < hot:
             raise KcompressdError("memory.free_mb: no room left for workload.hot_mb")
-        _steady_state_lru(node, anon - hot)
+        if mem.lru == "mglru":
+            _steady_state_generations(node, anon - hot)
+        else:
+            _steady_state_lru(node, anon - hot)
         node.lru.add_inactive_head(hot, HOT | YOUNG)
         node.free = free
         nodes.append(node)
@@ -105,6 +107,18 @@ def _steady_state_lru(node: Node, pages: int) -> None:
         node.lru.add_inactive_head(k, flags[i & 1])
         pages -= k
         i += 1
+
+
+def _steady_state_generations(node: Node, pages: int) -> None:
+    """Background anon as MGLRU under steady reclaim leaves it: spread evenly over the older
+    generations (MIN_NR_GENS + 1 in use, the number should_run_aging() aims for), accessed
+    bits cleared by the aging walks that moved them there."""
+    lru = node.lru
+    assert isinstance(lru, GenLru)
+    olds = range(lru.min_seq, lru.max_seq)
+    for i, seq in enumerate(olds):
+        share = pages // len(olds) + (1 if i < pages % len(olds) else 0)
+        lru._add(seq, share, 0)
 
 
 @dataclass
@@ -150,7 +164,8 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         raise KcompressdError(f"swap.corpus: {swap.corpus} has only same-filled pages; "
                               "nothing to calibrate compression against")
     table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
-    costs = profile_costs(profile, vars(cfg.calibration), float(table_ns.mean()))
+    costs = profile_costs(profile, vars(cfg.calibration), float(table_ns.mean()),
+                          cfg.memory.lru)
     model = ZramCostModel(sizes, table_ns * costs.compress_scale, chain_size=swap.chain_size)
     sampler = ZramSampler(model, seed)
     store = ZramStore(swap.disksize_mb * MB)

@@ -1,0 +1,231 @@
+"""The multi-generational LRU (lru_gen, MGLRU) of one node's anon pages, as run-length batches.
+
+Modelled on mm/vmscan.c and include/linux/mm_inline.h (6.12), anon only:
+
+- Generations `min_seq..max_seq` (at most MAX_NR_GENS, at least MIN_NR_GENS), each a list of
+  ``[count, flags]`` runs, head on the left; eviction takes from the tail of the oldest.
+- `lru_gen_add_folio()`: a folio faulted in (`folio_add_lru()` sets PG_active in a fault), one
+  kept or rejected by eviction (`evict_folios()` sets PG_active: "don't add rejected folios to
+  the oldest generation") goes to the youngest generation, max_seq; a written folio rotated by
+  `folio_rotate_reclaimable()` to the tail of the oldest. (A folio whose write failed would go
+  to max_seq - 1, PG_reclaim and dirty; the model puts it with the rejected ones.)
+- `scan_folios()` isolates up to MIN_LRU_BATCH folios of the oldest generation, none while
+  only MIN_NR_GENS are left; `isolate_folio()` clears PG_referenced, so a young folio is kept
+  by `folio_check_references()` and promoted (`lru_gen_look_around()`), never activated twice.
+- Aging, `try_to_inc_max_seq()`: the page-table walk clears the accessed bit of every mapped
+  page and moves the young ones to max_seq (`folio_update_gen()`), then `inc_max_seq()` opens
+  a new youngest generation, first folding the oldest into the next when MAX_NR_GENS are in
+  use (`inc_min_seq()`). `should_run_aging()` decides when, as the kernel does.
+- `try_to_inc_min_seq()`: empty oldest generations are retired.
+
+Flags are those of `mm.lru` (YOUNG, REF, HOT, CLEAN, QUEUED).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG, Run, _merge_at
+
+MIN_NR_GENS, MAX_NR_GENS = 2, 4
+MIN_LRU_BATCH = 64  # BITS_PER_LONG
+
+
+class GenLru:
+    """lrugen of one lruvec (anon type only)."""
+
+    gen = True
+    BATCH = MIN_LRU_BATCH
+
+    def __init__(self) -> None:
+        # lru_gen_init_lruvec(): max_seq = MIN_NR_GENS + 1, min_seq = 0.
+        self.min_seq = 0
+        self.max_seq = MIN_NR_GENS + 1
+        self.gens: dict[int, deque[Run]] = {s: deque() for s in range(self.max_seq + 1)}
+        self.size: dict[int, int] = dict.fromkeys(self.gens, 0)
+        self.nr_queued = 0
+        self.written_isolated = {CLEAN: 0, 0: 0}
+        self.nr_active = 0  # no active list: inactive_is_low() never holds
+
+    # -- sizes --------------------------------------------------------------------------------
+    @property
+    def pages(self) -> int:
+        return sum(self.size.values())
+
+    @property
+    def nr_inactive(self) -> int:
+        """Every page is a candidate for eviction once its generation is the oldest."""
+        return self.pages
+
+    @property
+    def nr_gens(self) -> int:
+        return self.max_seq - self.min_seq + 1
+
+    def inactive_is_low(self) -> bool:
+        return False
+
+    # -- adding --------------------------------------------------------------------------------
+    def _add(self, seq: int, n: int, flags: int, *, tail: bool = False) -> None:
+        lst = self.gens[seq]
+        end = -1 if tail else 0
+        if lst and lst[end][1] == flags:
+            lst[end][0] += n
+        elif tail:
+            lst.append([n, flags])
+        else:
+            lst.appendleft([n, flags])
+        self.size[seq] += n
+
+    def add_inactive_head(self, n: int, flags: int) -> None:
+        """A faulted folio, or one kept/rejected by eviction: the youngest generation."""
+        if n <= 0:
+            return
+        flags &= ~REF  # PG_referenced only decided the rejection
+        if flags & QUEUED:
+            for new in (CLEAN, 0):
+                k = min(n, self.written_isolated[new])
+                if k:
+                    self.written_isolated[new] -= k
+                    n -= k
+                    self.add_inactive_head(k, (flags & ~QUEUED) | new)
+            if not n:
+                return
+            self.nr_queued += n
+        self._add(self.max_seq, n, flags)
+
+    def add_active_head(self, n: int, flags: int) -> None:
+        """PG_active on putback: the youngest generation."""
+        if n > 0:
+            self._add(self.max_seq, n, flags & ~REF)
+
+    def add_inactive_tail(self, n: int, flags: int) -> None:
+        """folio_rotate_reclaimable(): the tail of the oldest generation (reclaiming)."""
+        if n > 0:
+            self._add(self.min_seq, n, flags, tail=True)
+
+    # -- eviction ------------------------------------------------------------------------------
+    def tail_flags(self) -> int:
+        lst = self.gens[self.min_seq]
+        return lst[-1][1] if lst else 0
+
+    def _isolate(self, nr: int, one_run: bool) -> list[Run]:
+        """scan_folios(): up to nr folios from the oldest generation's tail."""
+        self.try_to_inc_min_seq()
+        if self.nr_gens <= MIN_NR_GENS:
+            return []
+        seq = self.min_seq
+        lst = self.gens[seq]
+        out: list[Run] = []
+        while nr > 0 and lst:
+            run = lst[-1]
+            if run[0] <= nr:
+                lst.pop()
+                out.append([run[0], run[1] & ~REF])  # isolate_folio() clears PG_referenced
+                nr -= run[0]
+            else:
+                run[0] -= nr
+                out.append([nr, run[1] & ~REF])
+                nr = 0
+            if one_run:
+                break
+        taken = sum(r[0] for r in out)
+        self.size[seq] -= taken
+        self.nr_queued -= sum(r[0] for r in out if r[1] & QUEUED)
+        self.try_to_inc_min_seq()
+        return out
+
+    def isolate_inactive(self, nr: int) -> list[Run]:
+        return self._isolate(nr, one_run=False)
+
+    def isolate_tail_run(self, nr: int) -> list[Run]:
+        return self._isolate(nr, one_run=True)
+
+    def try_to_inc_min_seq(self) -> None:
+        """Retire empty oldest generations, keeping at least MIN_NR_GENS."""
+        while self.nr_gens > MIN_NR_GENS and not self.size[self.min_seq]:
+            del self.gens[self.min_seq], self.size[self.min_seq]
+            self.min_seq += 1
+
+    # -- aging ---------------------------------------------------------------------------------
+    def should_run_aging(self) -> tuple[bool, int]:
+        """should_run_aging(): (whether to age, nr_to_scan = every page in the generations)."""
+        total = self.pages
+        if self.min_seq + MIN_NR_GENS > self.max_seq:
+            return True, 0
+        if self.min_seq + MIN_NR_GENS < self.max_seq:
+            return False, total
+        young = self.size[self.max_seq]
+        old = self.size.get(self.max_seq - MIN_NR_GENS, 0)
+        return (young * MIN_NR_GENS > total or old * (MIN_NR_GENS + 2) < total), total
+
+    def inc_max_seq(self) -> int:
+        """try_to_inc_max_seq() with the page-table walk; returns the PTEs walked.
+
+        Mapped pages are everything but CLEAN and QUEUED ones (unmapped, in the swap cache).
+        Young ones move to max_seq with the accessed bit cleared (HOT pages stay hot: their
+        owner touches them again before the next check).
+        """
+        walked = 0
+        young: list[Run] = []
+        for seq in range(self.min_seq, self.max_seq + 1):
+            lst = self.gens[seq]
+            kept: deque[Run] = deque()
+            for run in lst:
+                if not run[1] & (CLEAN | QUEUED):
+                    walked += run[0]
+                if run[1] & (YOUNG | HOT) and seq != self.max_seq:
+                    young.append([run[0], run[1] & ~YOUNG])
+                    self.size[seq] -= run[0]
+                else:
+                    if run[1] & YOUNG:
+                        run[1] &= ~YOUNG
+                    kept.append(run)
+            self.gens[seq] = kept
+        for run in young:
+            self._add(self.max_seq, run[0], run[1])
+        if self.nr_gens == MAX_NR_GENS:  # inc_min_seq(): fold the oldest into the next
+            old = self.gens.pop(self.min_seq)
+            n = self.size.pop(self.min_seq)
+            self.min_seq += 1
+            self.gens[self.min_seq].extend(old)  # list_move_tail: evicted first
+            self.size[self.min_seq] += n
+        self.max_seq += 1
+        self.gens[self.max_seq] = deque()
+        self.size[self.max_seq] = 0
+        return walked
+
+    # -- queued folios -------------------------------------------------------------------------
+    def convert_queued(self, k: int, flags: int) -> None:
+        """k QUEUED pages were written (CLEAN) or failed (0) in place (see AnonLru's)."""
+        if k > self.nr_queued:
+            self.written_isolated[flags] += k - self.nr_queued
+            k = self.nr_queued
+        self.nr_queued -= k
+        for seq in range(self.max_seq, self.min_seq - 1, -1):
+            lst = self.gens[seq]
+            for i in range(len(lst) - 1, -1, -1):  # deepest (oldest) first
+                if not k:
+                    return
+                run = lst[i]
+                if not run[1] & QUEUED:
+                    continue
+                new = (run[1] & ~QUEUED) | flags
+                if run[0] <= k:
+                    k -= run[0]
+                    run[1] = new
+                    _merge_at(lst, i)
+                else:
+                    run[0] -= k
+                    lst.insert(i + 1, [k, new])
+                    _merge_at(lst, i + 1)
+                    k = 0
+
+    def check(self) -> None:
+        for seq, lst in self.gens.items():
+            if sum(r[0] for r in lst) != self.size[seq] or any(r[0] <= 0 for r in lst):
+                raise AssertionError(f"generation {seq}: count does not match its runs")
+        if not MIN_NR_GENS <= self.nr_gens <= MAX_NR_GENS:
+            raise AssertionError(f"{self.nr_gens} generations")
+        queued = sum(r[0] for lst in self.gens.values() for r in lst if r[1] & QUEUED)
+        if queued != self.nr_queued:
+            raise AssertionError("queued folio count does not match the generations")
