@@ -62,7 +62,7 @@ def calibrate_cmd(
 ) -> None:
     """Measure this machine into a profile: codec costs, kswapd's split, memory."""
     from kcompressd.codecs import available
-    from kcompressd.profiles.calibrate import build_profile, host_memory
+    from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
     from kcompressd.profiles.measure import measure_codecs
 
     check_writable(output)
@@ -73,6 +73,7 @@ def calibrate_cmd(
     else:
         bench = run_bench_json(["--perf", *(["--corpus", corpus] if corpus else [])])
         origin = "run by calibrate"
+    kswapd_split(bench)  # refuse a result that cannot calibrate before timing anything
     stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec} ...")
     codecs = measure_codecs(pages, available(), spec)
     memory, info = host_memory()

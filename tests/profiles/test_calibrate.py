@@ -1,0 +1,89 @@
+"""Building a measured profile from a baseline bench result, zoneinfo and codec tables."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kcompressd.errors import KcompressdError
+from kcompressd.profiles import Sourced, parse_profile
+from kcompressd.profiles.calibrate import (
+    UNMAP_SHARE,
+    build_profile,
+    host_memory,
+    kswapd_split,
+    zone_watermarks,
+)
+from kcompressd.profiles.codec_costs import fit
+
+ZONEINFO = """Node 0, zone      DMA
+  pages free     3840
+        min      10
+        low      13
+        high     16
+Node 0, zone   Normal
+  pages free     9000
+        min      14769
+        low      20163
+        high     25557
+"""
+
+BENCH: dict[str, Any] = {
+    "vmstat": {"pgscan_kswapd": 2_000_000, "pgsteal_kswapd": 800_000, "pgsteal_direct": 200_000,
+               "pswpout": 1_000_000},
+    "cpu": {"kswapd0": 10.0, "eater0": 5.0},
+    "meta": {"plan": {"algorithm": "lz4"}, "sysctls": {}},
+    "profile": {"kswapd0": {"split": {"compression": 0.3, "scan_unmap": 0.6, "other": 0.1}}},
+}
+
+
+def test_zoneinfo_watermarks() -> None:
+    assert zone_watermarks(ZONEINFO) == {"node0/DMA": {"min": 10, "low": 13, "high": 16},
+                                         "node0/Normal": {"min": 14769, "low": 20163,
+                                                          "high": 25557}}
+
+
+def test_host_memory_reads_what_the_kernel_reports(tmp_path: Path) -> None:
+    (tmp_path / "sys" / "vm").mkdir(parents=True)
+    (tmp_path / "meminfo").write_text("MemTotal:       2097152 kB\nMemFree: 1 kB\n")
+    (tmp_path / "sys" / "vm" / "min_free_kbytes").write_text("67584\n")
+    (tmp_path / "sys" / "vm" / "watermark_scale_factor").write_text("10\n")
+    (tmp_path / "zoneinfo").write_text(ZONEINFO)
+    memory, info = host_memory(tmp_path)
+    assert {k: v.value for k, v in memory.items()} == {
+        "total_mb": 2048, "min_free_kbytes": 67584, "watermark_scale_factor": 10}
+    assert info["node0_Normal_min_pages"].value == 14769
+
+
+def test_kswapd_split_per_page_and_codec_rescaled() -> None:
+    k = kswapd_split(BENCH)
+    assert k["compress_s"] == pytest.approx(3.0) and k["scan_unmap_s"] == pytest.approx(7.0)
+    assert k["swapouts_kswapd"] == pytest.approx(800_000)
+    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
+                         np.array([100.0, 300.0]), "timed")}
+    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
+                                           "watermark_scale_factor")}
+    p = build_profile("host", codecs, pages, BENCH, "bench.json", memory, {})
+    assert p.kind == "measured"
+    assert p.reclaim["scan_ns"].value == pytest.approx((1 - UNMAP_SHARE) * 7.0 / 2e6 * 1e9)
+    assert p.reclaim["unmap_ns"].value == pytest.approx(UNMAP_SHARE * 7.0 / 8e5 * 1e9, rel=1e-3)
+    assert p.info["kernel_compress_ns_per_page"].value == pytest.approx(3.0 / 8e5 * 1e9)
+    assert "kernel lz4" in p.codecs["lz4"].source
+    assert parse_profile("host", p.to_toml(), "again") == p
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda b: b.pop("profile"), "run the bench with --perf"),
+    (lambda b: b["meta"].update(sysctls={"vm.kcompressd": 24}), "only baseline runs"),
+    (lambda b: b.update(series=[{}]), "not a series"),
+])
+def test_only_a_baseline_perf_run_calibrates(change: Any, message: str) -> None:
+    b = copy.deepcopy(BENCH)
+    change(b)
+    with pytest.raises(KcompressdError, match=message):
+        kswapd_split(b)

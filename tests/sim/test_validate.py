@@ -1,0 +1,56 @@
+"""Replaying a real run's plan in the simulator, and the relative errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kcompressd.scenarios import load_scenario
+from kcompressd.sim.validate import errors, metrics, plan_overrides
+
+MB = 1 << 20
+
+
+def real(sysctls: dict[str, int] | None = None) -> dict[str, Any]:
+    return {
+        "vmstat": {"pgsteal_kswapd": 100, "pgsteal_direct": 50, "pgscan_kswapd": 200},
+        "rates": {"pgsteal_kswapd": 10.0, "pgsteal_direct": 5.0, "allocstall": 0.0},
+        "cpu": {"kswapd0": 4.0, "kcompressd0": 2.0, "eater0": 3.0},
+        "latency": {"p50": 100.0, "p90": 200.0, "p99": 400.0},
+        "zram": {"orig_data_size": 4096, "compr_data_size": 1024, "mem_used_total": 2048},
+        "workload": {"corpus": "builtin:phone"},
+        "meta": {"measured_seconds": 10.0, "cpus": 2, "sysctls": sysctls or {},
+                 "plan": {"threads": 2, "play": 4096 * MB, "mem_total": 8192 * MB,
+                          "prefill": 1024 * MB, "algorithm": "lz4",
+                          "zram_disksize": 8192 * MB}},
+    }
+
+
+def test_the_plan_becomes_the_scenario() -> None:
+    sets, design = plan_overrides(real(), "phone")
+    assert design == "none"
+    s = load_scenario("phone-memeater", sets)
+    assert s["machine"]["cpus"] == 2 and s["memory"]["lru"] == "classic"
+    assert s["memory"]["total_mb"] == 8192 and s["memory"]["unreclaimable_mb"] == 4096
+    assert s["memory"]["free_mb"] == 2048  # play minus what the two eaters prefilled
+    assert s["workload"]["threads"] == 2 and s["workload"]["alloc_mb"] == 0
+    assert s["run"]["duration_s"] - s["run"]["warmup_s"] == pytest.approx(10.0)
+
+
+def test_kcompressd_sysctls_become_the_design_s_parameters() -> None:
+    sets, design = plan_overrides(real({"vm.kcompressd": 256, "vm.kcompressd_threads": 2,
+                                        "vm.kcompressd_overflow": 0}), "phone")
+    assert design == "kcompressd"
+    params = load_scenario("phone-memeater", sets).design_params("kcompressd")
+    assert params == {"depth": 256, "threads": 2, "overflow": 0, "memalloc": 1}
+
+
+def test_relative_errors() -> None:
+    r = real()
+    s = {**r, "rates": {**r["rates"], "pgsteal_kswapd": 12.0}}
+    err = errors(r, s)
+    assert err["pgsteal_kswapd/s"] == pytest.approx(0.2)
+    assert err["allocstall/s"] is None  # nothing to be relative to
+    assert metrics(r)["kswapd cpu share"] == pytest.approx(0.4)
+    assert metrics(r)["workers cpu share"] == pytest.approx(0.2)
