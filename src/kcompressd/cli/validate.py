@@ -7,6 +7,7 @@ machine (root), replays the run's plan in the simulator with a measured profile
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ def validate_cmd(
                                        "otherwise)."),
     bench_result: Path | None = typer.Option(None, help="Compare with this `bench --json` "
                                              "result instead of running the bench."),
+    background: int | None = typer.Option(None, help="Other runnable tasks during the real "
+                                          "run, simulated as CPU hogs (default: the 1-minute "
+                                          "load average before the bench; 0 with "
+                                          "--bench-result)."),
     seed: int = typer.Option(0, help="Simulator seed."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
@@ -60,18 +65,22 @@ def validate_cmd(
     load_profile(str(profile))  # refuse a bad profile before the (long) bench
     if bench_result is not None:
         real = load_bench_result(bench_result)
+        load = 0 if background is None else background
     else:
+        load = round(os.getloadavg()[0]) if background is None else background
         args = [*(["--corpus", corpus] if corpus else []),
                 *(["--threads", str(threads)] if threads else [])]
         real = run_bench_json(args)
     if "series" in real or "vmstat" not in real:
         raise KcompressdError("validate compares one run; the bench result holds a series")
-    sets, design = plan_overrides(real, str(profile.resolve()))
-    stderr.print(f"simulating the same plan ({design}) ...")
+    if load < 0:
+        raise KcompressdError(f"--background must be >= 0, got {load}")
+    sets, design = plan_overrides(real, str(profile.resolve()), load)
+    stderr.print(f"simulating the same plan ({design}, {load} background tasks) ...")
     sim = simulate(load_scenario("phone-memeater", sets), design=design, seed=seed).result
     err = errors(real, sim)
     if json_out:
-        emit_json({"real": real, "sim": sim, "error": err})
+        emit_json({"real": real, "sim": sim, "error": err})  # hogs: sim's scenario
     else:
         stdout.print(side_by_side(real, sim, err))
 

@@ -22,8 +22,13 @@ SYSCTL_PARAMS = {"vm.kcompressd": "depth", "vm.kcompressd_threads": "threads",
                  "vm.kcompressd_overflow": "overflow", "vm.kcompressd_memalloc": "memalloc"}
 
 
-def plan_overrides(real: Mapping[str, Any], profile: str) -> tuple[list[str], str]:
-    """`--set` overrides and the design that replay a real run's plan in the simulator."""
+def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
+                   ) -> tuple[list[str], str]:
+    """`--set` overrides and the design that replay a real run's plan in the simulator.
+
+    `background`: other runnable tasks sharing the CPUs during the real run (builds, guests),
+    modelled as CPU hogs: the simulator's CPUs are otherwise the run's alone.
+    """
     meta, wl = real["meta"], real["workload"]
     plan = meta["plan"]
     threads = int(plan["threads"])
@@ -38,7 +43,7 @@ def plan_overrides(real: Mapping[str, Any], profile: str) -> tuple[list[str], st
         f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
         f'swap.corpus="{wl["corpus"]}"',
         'workload.kind="memeater"', f"workload.threads={threads}", "workload.alloc_mb=0",
-        "workload.hot_mb=0", "workload.hogs=0",
+        "workload.hot_mb=0", f"workload.hogs={background}",
         f"run.warmup_s={WARMUP_S}",
         f"run.duration_s={WARMUP_S + float(meta['measured_seconds']):.3f}",
     ]
