@@ -18,6 +18,7 @@ from kcompressd.kernel.journal import recover
 from kcompressd.kernel.lock import run_lock
 from kcompressd.kernel.plan import Plan
 from kcompressd.kernel.restore import Terminated
+from kcompressd.kernel.sysfs import require_root
 from kcompressd.lab.machine import machine
 from kcompressd.lab.qemu import Shape
 from kcompressd.result import VMSTAT_COUNTERS
@@ -108,7 +109,9 @@ def print_doc(doc: dict[str, Any]) -> None:
 
 def _bench(options: BenchOptions, dry_run: bool, json_out: bool) -> dict[str, Any] | None:
     """Lock, recover, plan, then run (None for --dry-run, which has printed the plan)."""
-    # The lock comes first: a plan made while another run holds the memory is wrong.
+    # Root before the lock (whose file is root's); then the lock before the plan: a plan made
+    # while another run holds the memory is wrong.
+    require_root("kcompressd bench")
     with run_lock():
         recovered = recover()
         if recovered:
@@ -126,10 +129,11 @@ def _bench(options: BenchOptions, dry_run: bool, json_out: bool) -> dict[str, An
         return run_bench(options, plan, pages, corpus_name, _progress(options))
 
 
-def _progress(options: BenchOptions) -> Callable[[int, dict[str, int] | None], None]:
+def _progress(options: BenchOptions, where: str = "run"
+              ) -> Callable[[int, dict[str, int] | None], None]:
     def progress(i: int, setting: dict[str, int] | None) -> None:
         label = f" {setting_label(setting)}" if setting else ""
-        stderr.print(f"run {i + 1}/{options.repeat}{label}: {options.duration:g} s ...")
+        stderr.print(f"{where} {i + 1}/{options.repeat}{label}: {options.duration:g} s ...")
     return progress
 
 
@@ -141,7 +145,8 @@ def _bench_vm(options: BenchOptions, dry_run: bool, kernel: str | None, shape: S
         raise KcompressdError(f"--timeout must be a positive number of seconds, got {timeout}")
     m = machine(kernel, shape, accel)
     return run_vm_bench(m, options, dry_run=dry_run,
-                        timeout=timeout or default_timeout(options), progress=_progress(options))
+                        timeout=timeout or default_timeout(options),
+                        progress=_progress(options, "guest run"))
 
 
 def register(app: typer.Typer) -> None:

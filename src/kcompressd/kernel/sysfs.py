@@ -25,4 +25,4 @@ def write(path: str | Path, value: str | int) -> None:
 
 def require_root(what: str) -> None:
     if os.geteuid() != 0:
-        raise KcompressdError(f"{what} needs root (run it with sudo)")
+        raise KcompressdError(f"{what} needs root (run it as root)")
