@@ -9,7 +9,8 @@ import sys
 import time
 
 import pytest
-from conftest import needs_lab
+
+from labhelpers import needs_lab
 
 pytestmark = [needs_lab, pytest.mark.slow]
 
