@@ -3,7 +3,8 @@
 The cache key hashes everything that goes into the image (source package version, each patch,
 the fragments, the compiler's version, this module's layout version), so a second build with
 the same inputs returns at once. The `O=` build directory is kept per flavour (standard or
-debug), so a changed patch rebuilds only what it touches.
+debug) and kind (vanilla or patched, each with its own tree), so a changed patch rebuilds only
+what it touches.
 """
 
 from __future__ import annotations
@@ -124,8 +125,11 @@ def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
     with lab_lock(progress):
         if (k := kernels.find(key)) is not None:  # built while we waited
             return k
-        src_dir = root / "src" / src_version
-        out = root / "build" / f"{src_version}-{'debug' if req.debug else 'std'}"
+        # The unpatched and the patched tree and their build directories are kept apart, so
+        # that going back and forth between vanilla and patched kernels rebuilds nothing.
+        kind = "patched" if req.series else "vanilla"
+        src_dir = root / "src" / f"{src_version}-{kind}"
+        out = root / "build" / f"{src_version}-{'debug' if req.debug else 'std'}-{kind}"
         need = (0 if src_dir.exists() else TREE_BYTES) + BUILD_BYTES
         check_disk(root, need)
         if not src_dir.exists():
@@ -135,7 +139,8 @@ def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
         if not source.switch_series(tree, req.series):
             progress("the tree could not be reverted: unpacking it again")
             shutil.rmtree(src_dir)
-            shutil.rmtree(root / "build", ignore_errors=True)
+            for stale in (root / "build").glob(f"{src_version}-*-{kind}"):
+                shutil.rmtree(stale)
             tree = source.unpack(src_dir)
             source.switch_series(tree, req.series)
         out.mkdir(parents=True, exist_ok=True)

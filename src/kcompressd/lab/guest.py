@@ -57,7 +57,8 @@ class GuestRun:
     seconds: float
 
     def kernel_reports(self) -> list[str]:
-        """Lines of the kernel's messages that report a bug, with their context."""
+        """The lines of the kernel's messages that report a bug (dmesg when the guest could
+        save it, else what the serial console caught)."""
         text = self.dmesg or self.console
         lines = text.splitlines()
         hits = [i for i, line in enumerate(lines) if KERNEL_REPORTS.search(line)]
