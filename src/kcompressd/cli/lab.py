@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
             emit_json(doc)
         else:
             how = "cached" if doc["cached"] else f"built in {doc['seconds']:.0f} s"
-            stdout.print(f"{doc['id']}  {doc['version']}  {doc['bzimage']}  ({how})")
+            print(f"{doc['id']}  {doc['version']}  {doc['bzimage']}  ({how})")
 
     @lab.command("kernels")
     def kernels_cmd(
