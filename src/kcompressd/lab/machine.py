@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from kcompressd.errors import KcompressdError
 from kcompressd.lab import guest, image
-from kcompressd.lab.qemu import Shape, choose_accel, qemu_binary
+from kcompressd.lab.qemu import Shape, check_accel, choose_accel, qemu_binary
 
 PROBE_TIMEOUT = 60.0
 
@@ -48,6 +48,7 @@ def _probe_kvm(bzimage: Path, shape: Shape) -> bool:
 def machine(kernel: str | None, shape: Shape, accel: str, *, quiet: bool = False) -> Machine:
     """Resolve and check everything before a guest boots; say which accelerator on stderr."""
     shape.validate()
+    check_accel(accel)
     qemu_binary()
     bzimage, known = image.resolve(kernel)
     chosen, reason = choose_accel(accel, lambda: _probe_kvm(bzimage, shape))

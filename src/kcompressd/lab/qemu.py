@@ -112,10 +112,14 @@ def command_line(*, bzimage: Path, shape: Shape, accel: str, init: Path, job: Pa
     ]
 
 
-def choose_accel(requested: str, probe: Callable[[], bool]) -> tuple[str, str]:
-    """The accelerator to use and why; `probe` boots a guest under KVM and says if it worked."""
+def check_accel(requested: str) -> None:
     if requested not in ("auto", "kvm", "tcg"):
         raise KcompressdError(f"--accel must be auto, kvm or tcg, got {requested!r}")
+
+
+def choose_accel(requested: str, probe: Callable[[], bool]) -> tuple[str, str]:
+    """The accelerator to use and why; `probe` boots a guest under KVM and says if it worked."""
+    check_accel(requested)
     if requested == "tcg":
         return "tcg", "asked for"
     why_not = kvm_capable()
