@@ -196,29 +196,42 @@ class GenLru:
 
     # -- queued folios -------------------------------------------------------------------------
     def convert_queued(self, k: int, flags: int) -> None:
-        """k QUEUED pages were written (CLEAN) or failed (0) in place (see AnonLru's)."""
+        """k QUEUED pages were written (CLEAN) or failed (0) in place (see AnonLru's).
+
+        Queued folios sit near the head of the young generations: they are looked for from
+        each generation's head, youngest first, and the deepest found are converted first.
+        """
         if k > self.nr_queued:
             self.written_isolated[flags] += k - self.nr_queued
             k = self.nr_queued
+        total = self.nr_queued
         self.nr_queued -= k
+        found: list[tuple[int, int]] = []
+        seen = 0
         for seq in range(self.max_seq, self.min_seq - 1, -1):
+            for i, run in enumerate(self.gens[seq]):
+                if run[1] & QUEUED:
+                    found.append((seq, i))
+                    seen += run[0]
+                    if seen >= total:
+                        break
+            if seen >= total:
+                break
+        for seq, i in reversed(found):
+            if not k:
+                return
             lst = self.gens[seq]
-            for i in range(len(lst) - 1, -1, -1):  # deepest (oldest) first
-                if not k:
-                    return
-                run = lst[i]
-                if not run[1] & QUEUED:
-                    continue
-                new = (run[1] & ~QUEUED) | flags
-                if run[0] <= k:
-                    k -= run[0]
-                    run[1] = new
-                    _merge_at(lst, i)
-                else:
-                    run[0] -= k
-                    lst.insert(i + 1, [k, new])
-                    _merge_at(lst, i + 1)
-                    k = 0
+            run = lst[i]
+            new = (run[1] & ~QUEUED) | flags
+            if run[0] <= k:
+                k -= run[0]
+                run[1] = new
+                _merge_at(lst, i)
+            else:
+                run[0] -= k
+                lst.insert(i + 1, [k, new])
+                _merge_at(lst, i + 1)
+                k = 0
 
     def check(self) -> None:
         for seq, lst in self.gens.items():
