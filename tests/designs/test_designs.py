@@ -18,7 +18,7 @@ from kcompressd.sim.run import Machine, build
 ALL = {"none", "kcompressd", "kcompressd-v1", "kcompressd-v2", "kcompressd-unofficial",
        "parallel-swapper", "multi-kswapd", "zram-async", "batch-accel"}
 SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
-         "swap.disksize_mb=64"]
+         "swap.disksize_mb=64", "memory.lru=classic"]  # timings below assume the classic LRU
 
 
 def test_registry_lists_every_design_baseline_first() -> None:

@@ -42,5 +42,5 @@ def test_typed_sections_mirror_the_schema_and_carry_every_value() -> None:
     for name, cls in SECTIONS.items():
         assert [f.name for f in dataclasses.fields(cls)] == list(SCHEMA[name]), name
     cfg = ScenarioConfig.from_dict(load_scenario("busy-phone").to_dict())
-    assert cfg.workload.hogs == 8 and cfg.memory.lru == "classic"
+    assert cfg.workload.hogs == 8 and cfg.memory.lru == "mglru"
     assert cfg.machine.speeds() == [1.0] * 4 + [0.5] * 4
