@@ -39,7 +39,8 @@ def test_unknown_design_and_parameter_list_the_valid_ones() -> None:
 
 
 def test_defaults_are_the_issue_s() -> None:
-    assert check_params("kcompressd", {}) == {"depth": 24, "threads": 1, "overflow": 1,
+    # The lab patch's defaults (src/kcompressd/lab/patches).
+    assert check_params("kcompressd", {}) == {"depth": 24, "threads": 1, "overflow": 0,
                                               "memalloc": 1}
     assert check_params("kcompressd-v1", {}) == {"threads": 4, "queue_size": 4096}
     assert check_params("kcompressd-v2", {}) == {"fifo_size": 256}
@@ -212,5 +213,6 @@ def test_kcompressd_sysctls_overflow_and_thread_names() -> None:
     # overflow 1: all 32 are queued in turn; kswapd wrote the 24 oldest itself.
     assert call(m2, 32) == [WriteOutcome(0, 32)]
     assert m2.mm.vm["kcompressd_queued"] == 32 and m2.mm.vm["kcompressd_sync_full"] == 24
+    assert m2.mm.vm["kcompressd_drained"] == 24  # queued = written + drained + queued
     assert m2.design.fifos[0].pages == 8
     assert call(machine("kcompressd", depth=0), 32) == [WriteOutcome(32, 0)]

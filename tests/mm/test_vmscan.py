@@ -273,7 +273,8 @@ def test_classic_direct_reclaim_scans_its_whole_target_at_def_priority() -> None
 
 def test_a_worker_without_pf_memalloc_enters_direct_reclaim() -> None:
     def run(memalloc: int) -> dict[str, int]:
-        m = machine("kcompressd", "design.depth=32", f"design.memalloc={memalloc}")
+        m = machine("kcompressd", "design.depth=32", "design.overflow=1",
+                    f"design.memalloc={memalloc}")
         node = m.nodes[0]
         # Below the min watermark: zs_malloc() without PF_MEMALLOC must reclaim first.
         low = node.wmark.min - 1

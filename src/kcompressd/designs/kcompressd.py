@@ -1,4 +1,5 @@
-"""`kcompressd`: this project's patch on Linux 6.12, configured by its sysctls one for one.
+"""`kcompressd`: this project's patch on Linux 6.12 (src/kcompressd/lab/patches, mm/kcompressd.c),
+configured by its sysctls one for one.
 
 The lab kernel's hook at the top of `swap_writepage()` (kswapd only, anon folios, zram as a
 SWP_SYNCHRONOUS_IO device) queues the folio *locked, before writeback* on its node's fifo, as
@@ -16,7 +17,8 @@ the same way:
 
 vmstat, as the patch's /proc/vmstat: kcompressd_queued (folios queued), kcompressd_written
 (folios written by the workers), kcompressd_sync_full (folios kswapd wrote itself because the
-fifo was at depth).
+fifo was at depth), kcompressd_drained (queued folios written by another task: here kswapd
+taking the oldest back under overflow 1); queued = written + drained + still queued.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from kcompressd.designs.base import (
 )
 from kcompressd.designs.kcompressd_unofficial import queue_or_write_oldest
 
-COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full")
+COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full",
+            "kcompressd_drained")
 
 
 @register
@@ -45,7 +48,7 @@ class Kcompressd(Design):
     params: ClassVar[dict[str, Param]] = {
         "depth": Param(24, "vm.kcompressd: fifo depth in folios per node (0 = off)", 0, 256),
         "threads": Param(1, "vm.kcompressd_threads: workers per node", 1, 8),
-        "overflow": Param(1, "vm.kcompressd_overflow: at depth 0 = kswapd writes the new folio, "
+        "overflow": Param(0, "vm.kcompressd_overflow: at depth 0 = kswapd writes the new folio, "
                           "1 = kswapd writes the oldest queued one and queues the new", 0, 1),
         "memalloc": Param(1, "vm.kcompressd_memalloc: 1 = workers PF_MEMALLOC|PF_KSWAPD, "
                           "0 = without", 0, 1),
@@ -93,6 +96,7 @@ class Kcompressd(Design):
         vm = self.mm.vm
         vm["kcompressd_queued"] += n
         vm["kcompressd_sync_full"] += wrote
+        vm["kcompressd_drained"] += wrote
         return WriteOutcome(0, n)
 
     def queue_depth(self) -> int:
