@@ -67,7 +67,8 @@ PLOT_COUNTERS = ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writebac
 SUMMARY_RATES = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "allocstall", "pswpout",
                  "pgrotated")
 # The patch's counters, summarised where the kernel has them.
-KCOMPRESSD_COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full")
+KCOMPRESSD_COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_drained",
+                       "kcompressd_sync_full")
 
 
 @dataclass(frozen=True)
