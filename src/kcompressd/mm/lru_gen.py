@@ -44,6 +44,7 @@ class GenLru:
         self.gens: dict[int, deque[Run]] = {s: deque() for s in range(self.max_seq + 1)}
         self.size: dict[int, int] = dict.fromkeys(self.gens, 0)
         self.nr_queued = 0
+        self.queued_in: dict[int, int] = {}  # QUEUED pages per generation (to find them fast)
         self.written_isolated = {CLEAN: 0, 0: 0}
         self.nr_active = 0  # no active list: inactive_is_low() never holds
 
@@ -75,6 +76,8 @@ class GenLru:
         else:
             lst.appendleft([n, flags])
         self.size[seq] += n
+        if flags & QUEUED:
+            self.queued_in[seq] = self.queued_in.get(seq, 0) + n
 
     def add_inactive_head(self, n: int, flags: int) -> None:
         """A faulted folio, or one kept/rejected by eviction: the youngest generation."""
@@ -130,7 +133,10 @@ class GenLru:
                 break
         taken = sum(r[0] for r in out)
         self.size[seq] -= taken
-        self.nr_queued -= sum(r[0] for r in out if r[1] & QUEUED)
+        queued = sum(r[0] for r in out if r[1] & QUEUED)
+        if queued:
+            self.nr_queued -= queued
+            self.queued_in[seq] -= queued
         self.try_to_inc_min_seq()
         return out
 
@@ -144,6 +150,7 @@ class GenLru:
         """Retire empty oldest generations, keeping at least MIN_NR_GENS."""
         while self.nr_gens > MIN_NR_GENS and not self.size[self.min_seq]:
             del self.gens[self.min_seq], self.size[self.min_seq]
+            self.queued_in.pop(self.min_seq, None)
             self.min_seq += 1
 
     # -- aging ---------------------------------------------------------------------------------
@@ -189,6 +196,9 @@ class GenLru:
             self.min_seq += 1
             self.gens[self.min_seq].extend(old)  # list_move_tail: evicted first
             self.size[self.min_seq] += n
+            moved = self.queued_in.pop(self.min_seq - 1, 0)
+            if moved:
+                self.queued_in[self.min_seq] = self.queued_in.get(self.min_seq, 0) + moved
         self.max_seq += 1
         self.gens[self.max_seq] = deque()
         self.size[self.max_seq] = 0
@@ -209,6 +219,8 @@ class GenLru:
         found: list[tuple[int, int]] = []
         seen = 0
         for seq in range(self.max_seq, self.min_seq - 1, -1):
+            if not self.queued_in.get(seq):
+                continue
             for i, run in enumerate(self.gens[seq]):
                 if run[1] & QUEUED:
                     found.append((seq, i))
@@ -225,10 +237,12 @@ class GenLru:
             new = (run[1] & ~QUEUED) | flags
             if run[0] <= k:
                 k -= run[0]
+                self.queued_in[seq] -= run[0]
                 run[1] = new
                 _merge_at(lst, i)
             else:
                 run[0] -= k
+                self.queued_in[seq] -= k
                 lst.insert(i + 1, [k, new])
                 _merge_at(lst, i + 1)
                 k = 0
@@ -240,5 +254,5 @@ class GenLru:
         if not MIN_NR_GENS <= self.nr_gens <= MAX_NR_GENS:
             raise AssertionError(f"{self.nr_gens} generations")
         queued = sum(r[0] for lst in self.gens.values() for r in lst if r[1] & QUEUED)
-        if queued != self.nr_queued:
+        if queued != self.nr_queued or sum(self.queued_in.values()) != queued:
             raise AssertionError("queued folio count does not match the generations")
