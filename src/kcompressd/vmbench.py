@@ -39,7 +39,7 @@ def default_timeout(o: BenchOptions) -> float:
 def guest_command(o: BenchOptions, setting: dict[str, int] | None, dry_run: bool) -> list[str]:
     """`kcompressd bench` for one run in the guest, always with --json."""
     args = [sys.executable, "-m", "kcompressd", "bench", "--json",
-            "--algorithm", o.algorithm, "--duration", f"{o.duration!r}"]
+            "--algorithm", o.algorithm, "--backend", o.backend, "--duration", f"{o.duration!r}"]
     if o.size is not None:
         args += ["--size", f"{o.size!r}"]
     if o.threads is not None:

@@ -28,6 +28,7 @@ from kcompressd.kernel.bench import (
     summarize,
 )
 from kcompressd.kernel.lock import run_lock
+from kcompressd.kernel.modparam import get_param, param_path
 from kcompressd.kernel.swap import swap_areas
 from kcompressd.kernel.sysctl import get_sysctl
 from kcompressd.kernel.vmstat import read_vmstat
@@ -110,6 +111,27 @@ def test_safety_floor_stops_the_run_early(corpus: Path) -> None:
     assert machine_state() == before_state
     assert result["workload"]["stopped_early"].startswith("safety floor")
     assert result["meta"]["measured_seconds"] < 5
+
+
+@pytest.mark.skipif(not param_path("zswap.enabled").exists(), reason="needs zswap")
+def test_zswap_backend_compresses_in_zswap_and_is_put_back(corpus: Path) -> None:
+    """zswap in front of the zram device: pages go to zswap (zswpout), hardly any reach zram,
+    and zswap's parameters are as before afterwards."""
+    crypto = Path("/proc/crypto").read_text()
+    algorithm = next((a for a in ("lz4", "lzo", "lzo-rle") if f": {a}\n" in crypto), None)
+    if algorithm is None:
+        pytest.skip("no lz4/lzo in this kernel's crypto API")
+    names = ("zswap.enabled", "zswap.compressor", "zswap.max_pool_percent")
+    before = {n: get_param(n) for n in names}
+    r = subprocess.run(bench_cmd("--corpus", str(corpus), "--backend", "zswap", "--algorithm",
+                                 algorithm, "--duration", "3", "--threads", "1", "--json"),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["vmstat"]["zswpout"] > 0
+    assert result["vmstat"].get("pswpout", 0) < result["vmstat"]["zswpout"] / 10
+    assert result["meta"]["plan"]["backend"] == "zswap"
+    assert {n: get_param(n) for n in names} == before
 
 
 def wait_for(cond, timeout: float) -> None:

@@ -30,6 +30,7 @@ def test_settings_are_the_cross_product_of_the_knobs_given() -> None:
     (BenchOptions(kcompressd=(-1,)), "--kcompressd values must be >= 0"),
     (BenchOptions(duration=float("inf")), "--duration must be a positive number"),
     (BenchOptions(size=float("nan")), "--size must be a positive number"),
+    (BenchOptions(backend="nvme"), "--backend must be zram or zswap"),
 ])
 def test_knob_values_outside_the_patch_bounds_are_refused(options, message) -> None:
     with pytest.raises(KcompressdError, match=re.escape(message)):

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from kcompressd.kernel.journal import Journal, recover
+from kcompressd.kernel.modparam import get_param, param_path
 from kcompressd.kernel.sysctl import get_sysctl, sysctl_path
 
 
@@ -23,3 +24,15 @@ def test_recover_puts_back_what_the_journal_noted(tmp_path: Path) -> None:
     assert get_sysctl("vm.page-cluster") == old
     assert not path.exists()
     journal.clear()  # idempotent
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not param_path("zswap.enabled").exists(),
+                    reason="needs root and zswap")
+def test_recover_puts_back_a_module_parameter(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    old = get_param("zswap.max_pool_percent")
+    journal = Journal(path)
+    journal.param("zswap.max_pool_percent")
+    param_path("zswap.max_pool_percent").write_text("33" if old != "33" else "34")
+    assert recover(path) == [f"zswap.max_pool_percent={old}"]
+    assert get_param("zswap.max_pool_percent") == old

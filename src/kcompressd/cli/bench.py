@@ -155,7 +155,9 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option("auto", help="Workload GiB all eaters together, or 'auto'."),
         threads: int | None = typer.Option(None, help="Eater processes (default: one per "
                                            "CPU of the machine that runs them)."),
-        algorithm: str = typer.Option("lz4", help="zram compression algorithm."),
+        algorithm: str = typer.Option("lz4", help="Compression algorithm (zram's, and zswap's "
+                                      "with --backend zswap)."),
+        backend: str = typer.Option("zram", help="zram, or zswap in front of the zram device."),
         corpus: Path | None = typer.Option(None, help="Corpus of pages the eaters write "
                                            "(default: the built-in 'phone' corpus)."),
         duration: float = typer.Option(30.0, help="Measured seconds per run."),
@@ -188,7 +190,8 @@ def register(app: typer.Typer) -> None:
         """Run a memory eater on a real kernel with zram swap (this machine's, or a lab
         guest's with --vm); report reclaim."""
         options = BenchOptions(
-            size=parse_size(size), threads=threads, algorithm=algorithm, corpus=corpus,
+            size=parse_size(size), threads=threads, algorithm=algorithm, backend=backend,
+            corpus=corpus,
             duration=duration, repeat=repeat, kcompressd=parse_settings(kcompressd),
             kcompressd_threads=parse_settings(kcompressd_threads, "--kcompressd-threads"),
             kcompressd_overflow=parse_settings(kcompressd_overflow, "--kcompressd-overflow"),

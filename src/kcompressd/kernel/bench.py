@@ -34,6 +34,7 @@ from kcompressd.kernel import sysfs, zram
 from kcompressd.kernel.hugepages import NR_HUGEPAGES, inflate_balloon
 from kcompressd.kernel.journal import Journal
 from kcompressd.kernel.meminfo import read_meminfo
+from kcompressd.kernel.modparam import param_path, set_param
 from kcompressd.kernel.perf import PerfRecorder, split_profile
 from kcompressd.kernel.plan import GIB, Plan, lab_guest, make_plan, zram_ratio
 from kcompressd.kernel.procstat import reclaim_threads
@@ -49,6 +50,7 @@ from kcompressd.result import make_result
 from kcompressd.trace import Timeline, write_perfetto
 
 KCOMPRESSD_SYSCTL = "vm.kcompressd"
+BACKENDS = ("zram", "zswap")
 # The Kcompressd patch's knobs an A/B series crosses: option name -> (sysctl, lowest, highest)
 # as the project's series documents them (vm.kcompressd's upper bound is the kernel's to check).
 KCOMPRESSD_KNOBS = {
@@ -60,7 +62,7 @@ KCOMPRESSD_KNOBS = {
 DEFAULT_CORPUS_PROFILE = "phone"
 PREFILL_TIMEOUT = 120.0
 OUTSIDE_COUNTERS = ("pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
-                    "pswpout", "pswpin")
+                    "pswpout", "pswpin", "zswpout")
 PLOT_COUNTERS = ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
                  "zram_mem_used_bytes")
 # Rates summarised (median, spread) over the runs of a series.
@@ -76,6 +78,7 @@ class BenchOptions:
     size: float | None = None  # workload GiB; None plans it from memory
     threads: int | None = None  # eater processes; None: one per CPU of the machine it runs on
     algorithm: str = "lz4"
+    backend: str = "zram"  # or "zswap": zswap in front of the zram device
     corpus: Path | None = None
     duration: float = 30.0
     repeat: int = 1
@@ -113,6 +116,8 @@ def validate_options(o: BenchOptions) -> None:
                               f"got {o.duration:g}")
     if o.repeat < 1:
         raise KcompressdError(f"--repeat must be at least 1, got {o.repeat}")
+    if o.backend not in BACKENDS:
+        raise KcompressdError(f"--backend must be {' or '.join(BACKENDS)}, got {o.backend!r}")
     for name, (_, low, high) in KCOMPRESSD_KNOBS.items():
         bad = [v for v in getattr(o, name) if v < low or (high is not None and v > high)]
         if bad:
@@ -136,6 +141,27 @@ def validate(o: BenchOptions) -> None:
             )
     if o.perf and shutil.which("perf") is None:
         raise KcompressdError("--perf needs the perf tool (linux-perf / linux-tools)")
+
+
+def zswap_params(algorithm: str) -> dict[str, str]:
+    """zswap on, with the run's compressor and a pool that may hold every swapped page, so
+    that zswap compresses (nearly) everything and the zram device behind it only takes what
+    zswap rejects (zswap_store())."""
+    if not param_path("zswap.enabled").exists():
+        raise KcompressdError(f"--backend zswap needs zswap: {param_path('zswap.enabled')} "
+                              f"does not exist on {platform.release()}")
+    crypto = {line.partition(":")[2].strip() for line in
+              Path("/proc/crypto").read_text().splitlines() if line.startswith("name")}
+    if algorithm not in crypto:
+        known = ", ".join(sorted(a for a in crypto if "lz" in a or "zstd" in a)) or "none"
+        raise KcompressdError(f"zswap compresses through the crypto API, which has no "
+                              f"{algorithm!r} on {platform.release()} (compressors in "
+                              f"/proc/crypto: {known})")
+    params = {"zswap.enabled": "Y", "zswap.compressor": algorithm,
+              "zswap.max_pool_percent": "100"}
+    if param_path("zswap.zpool").exists():  # gone in 7.x, where zsmalloc is the only pool
+        params["zswap.zpool"] = "zsmalloc"
+    return params
 
 
 def check_machine(algorithm: str) -> None:
@@ -169,7 +195,8 @@ def prepare(o: BenchOptions) -> tuple[Plan, bytes, str]:
     threads = o.threads or os.cpu_count() or 1
     plan = make_plan(read_meminfo(), size=o.size, threads=threads, algorithm=o.algorithm,
                      ratio=ratio, ratio_codec=codec, duration=o.duration,
-                     disposable=lab_guest())
+                     disposable=lab_guest(), backend=o.backend,
+                     params=zswap_params(o.algorithm) if o.backend == "zswap" else {})
     return plan, corpus, name
 
 
@@ -214,6 +241,9 @@ def _set_up(restorer: Restorer, journal: Journal, plan: Plan,
     for name, value in sysctls.items():
         journal.sysctl(name)
         set_sysctl(restorer, name, value)
+    for name, value in plan.params.items():
+        journal.param(name)
+        set_param(restorer, name, value)
     journal.sysctl(NR_HUGEPAGES)
     return dev, inflate_balloon(restorer, plan.balloon_pages)
 
@@ -255,7 +285,8 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, 
     first, last = sampler.samples[0].vmstat, sampler.samples[-1].vmstat
     # Reclaim outside the measured window (balloon inflation, prefill, teardown): with the
     # window's deltas it adds up to what /proc/vmstat counted around the whole run.
-    outside = {k: (first[k] - vm_start[k]) + (vm_end[k] - last[k]) for k in OUTSIDE_COUNTERS}
+    outside = {k: (first[k] - vm_start[k]) + (vm_end[k] - last[k]) for k in OUTSIDE_COUNTERS
+               if k in vm_end}
     for r in reports:
         if r is not None:
             for start, dur in r.stalls:
@@ -308,7 +339,8 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
         "corrupt_pages": sum(r.corrupt_pages for r in got),
         "stopped_early": stopped_early or "",
     }
-    scenario = {"name": "kernel-bench", "algorithm": plan.algorithm, "threads": plan.threads,
+    scenario = {"name": "kernel-bench", "algorithm": plan.algorithm, "backend": plan.backend,
+                "threads": plan.threads,
                 "workload_bytes": plan.workload, "duration": plan.duration,
                 "corpus": corpus_name}
     result = make_result(

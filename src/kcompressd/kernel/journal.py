@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kcompressd.kernel import sysfs, zram
+from kcompressd.kernel.modparam import get_param, param_path
 from kcompressd.kernel.swap import swapoff
 from kcompressd.kernel.sysctl import get_sysctl, sysctl_path
 
@@ -23,7 +24,7 @@ JOURNAL_PATH = Path("/run/kcompressd.journal.json")
 class Journal:
     def __init__(self, path: Path = JOURNAL_PATH):
         self.path = path
-        self.state: dict[str, Any] = {"sysctls": {}}
+        self.state: dict[str, Any] = {"sysctls": {}, "params": {}}
 
     def _write(self) -> None:
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -43,12 +44,17 @@ class Journal:
         self.state["sysctls"].setdefault(name, get_sysctl(name))
         self._write()
 
+    def param(self, name: str) -> None:
+        """Note the current value of module parameter `name`; call before changing it."""
+        self.state["params"].setdefault(name, get_param(name))
+        self._write()
+
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
 
 
 def recover(path: Path = JOURNAL_PATH) -> list[str]:
-    """Undo what a killed run left (balloon, sysctls, swap, zram), in the Restorer's order;
+    """Undo what a killed run left (balloon, sysctls, zswap, swap, zram), in the Restorer's order;
     returns what was put back (empty when the last run ended cleanly)."""
     if not path.exists():
         return []
@@ -59,6 +65,9 @@ def recover(path: Path = JOURNAL_PATH) -> list[str]:
     for name in sorted(sysctls, key=lambda n: n != "vm.nr_hugepages"):
         sysfs.write(sysctl_path(name), sysctls[name])
         done.append(f"{name}={sysctls[name]}")
+    for name, value in state.get("params", {}).items():
+        sysfs.write(param_path(name), value)
+        done.append(f"{name}={value}")
     if "swap" in state:
         swapoff(state["swap"])
         done.append(f"swapoff {state['swap']}")

@@ -17,7 +17,7 @@ so that the steady state keeps 1.5 F of headroom: play = 1.5 F r / (r - k).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,8 @@ class Plan:
     zram_disksize: int
     duration: float
     sysctls: dict[str, int]
+    backend: str = "zram"  # zram, or zswap in front of the zram device
+    params: dict[str, str] = field(default_factory=dict)  # module parameters (zswap)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,15 +117,19 @@ class Plan:
                          f"({self.overshoot:.2f}x play, {_gib(self.workload - self.play)} over)"),
             ("prefilled before measuring", _gib(self.prefill * self.threads)),
             ("corpus ratio", f"{self.ratio:.2f} ({self.ratio_codec})"),
+            ("swap", f"zswap ({self.algorithm}) in front of zram" if self.backend == "zswap"
+             else "zram"),
             ("zram", f"{_gib(self.zram_disksize)} disksize, {self.algorithm}"),
             ("safety floor", _gib(self.floor)),
-            ("sysctls", ", ".join(f"{k}={v}" for k, v in self.sysctls.items())),
+            ("sysctls", ", ".join(f"{k}={v}" for k, v in {**self.sysctls,
+                                                          **self.params}.items())),
             ("duration", f"{self.duration:g} s"),
         ]
 
 
 def make_plan(meminfo: dict[str, int], *, size: float | None, threads: int, algorithm: str,
-              ratio: float, ratio_codec: str, duration: float, disposable: bool = False) -> Plan:
+              ratio: float, ratio_codec: str, duration: float, disposable: bool = False,
+              backend: str = "zram", params: dict[str, str] | None = None) -> Plan:
     """`size` is the workload in GiB (None: the least play that keeps the floor, overshot)."""
     total, avail, hp = meminfo["MemTotal"], meminfo["MemAvailable"], meminfo["Hugepagesize"]
     floor = safety_floor(total, disposable)
@@ -162,4 +168,5 @@ def make_plan(meminfo: dict[str, int], *, size: float | None, threads: int, algo
         overshoot=per_eater * threads / play,
         ratio=ratio, ratio_codec=ratio_codec, algorithm=algorithm,
         zram_disksize=2 * per_eater * threads, duration=duration, sysctls=dict(RUN_SYSCTLS),
+        backend=backend, params=dict(params or {}),
     )

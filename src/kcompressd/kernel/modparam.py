@@ -1,0 +1,28 @@
+"""Module parameters (`/sys/module/M/parameters/P`) set for a run and put back by the
+Restorer; zswap is configured this way (it has no sysctls)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kcompressd.kernel import sysfs
+from kcompressd.kernel.restore import Restorer
+
+SYS_MODULE = Path("/sys/module")
+
+
+def param_path(name: str) -> Path:
+    """`zswap.enabled` -> /sys/module/zswap/parameters/enabled."""
+    module, _, param = name.partition(".")
+    return SYS_MODULE / module / "parameters" / param
+
+
+def get_param(name: str) -> str:
+    return sysfs.read(param_path(name))
+
+
+def set_param(restorer: Restorer, name: str, value: str | int) -> None:
+    """Set `name`, registering its old value first so a signal in between still restores it."""
+    old = get_param(name)
+    restorer.push(f"{name}={old}", lambda: sysfs.write(param_path(name), old))
+    sysfs.write(param_path(name), value)
