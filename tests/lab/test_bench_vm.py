@@ -11,7 +11,8 @@ import pytest
 
 from labhelpers import needs_lab
 
-pytestmark = [needs_lab, pytest.mark.slow]
+# the first test to need a kernel builds it (minutes, cold): the timeout covers that
+pytestmark = [needs_lab, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 GUEST_SCRIPT = """
 import json, subprocess, sys

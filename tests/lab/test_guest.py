@@ -12,7 +12,8 @@ import pytest
 
 from labhelpers import needs_lab
 
-pytestmark = [needs_lab, pytest.mark.slow]
+# the first test to need a kernel builds it (minutes, cold): the timeout covers that
+pytestmark = [needs_lab, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def lab_run(kernel: dict, *command: str, shape: tuple[str, ...] = ("--cpus", "1", "--memory",
