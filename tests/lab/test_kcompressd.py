@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from labhelpers import needs_lab
 
 # the first test to need a kernel builds it (minutes, cold): the timeout covers that
