@@ -5,11 +5,13 @@ with the kernel's own (LZ4 v1.7) match finder from `lz4_kernel` so that compress
 the kernel's to the byte; where no C compiler can build it, the `lz4` package (a newer match
 finder: lengths differ by about 1% on real corpora) stands in. zstd keeps one compressor per
 thread because `zstandard` objects are not thread-safe (the kernel likewise keeps one stream
-per CPU, `zcomp_stream_get`).
+per CPU, `zcomp_stream_get`). lzo and lzo-rle (zram's default) are the kernel's
+lib/lzo compressors from `lzo_kernel`, byte-exact.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import zlib
 from collections.abc import Callable
@@ -18,7 +20,9 @@ from dataclasses import dataclass
 import lz4.block
 import zstandard
 
+from kcompressd.codecs.cbuild import compiler
 from kcompressd.codecs.lz4_kernel import kernel_lz4_available, kernel_lz4_compressor
+from kcompressd.codecs.lzo_kernel import lzo_kernel_available, lzo_kernel_codec
 from kcompressd.errors import KcompressdError
 
 
@@ -94,24 +98,55 @@ def _deflate() -> Codec:
     return Codec("deflate", compress, decompress)
 
 
+def _liblzo_pair() -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    import lzo  # type: ignore[import-not-found]
+
+    # header=False gives the bare lzo1x_1 stream the kernel stores.
+    return (lambda page: lzo.compress(page, 1, False),
+            lambda blob: lzo.decompress(blob, False, 4096))
+
+
+def _lzo_pair(rle: bool) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    """Chosen on first use (building the C code is not an import side effect)."""
+    if lzo_kernel_available():
+        return lzo_kernel_codec(rle)
+    if rle:
+        raise KcompressdError("lzo-rle needs a C compiler to build the kernel's compressor")
+    return _liblzo_pair()
+
+
 def _lzo() -> Codec | None:
-    try:
-        import lzo  # type: ignore[import-not-found]
-    except ImportError:
+    """The kernel's lzo1x_1_compress(): kernel-exact from lzo_kernel, else liblzo2's LZO1X-1
+    (a larger dictionary: lengths differ slightly)."""
+    if compiler() is None and importlib.util.find_spec("lzo") is None:
         return None
+    return Codec("lzo", _per_thread(lambda: _lzo_pair(False)[0]),
+                 _per_thread(lambda: _lzo_pair(False)[1]))
 
-    def compress(page: bytes) -> bytes:
-        # header=False gives the bare lzo1x_1 stream the kernel stores.
-        return lzo.compress(page, 1, False)
 
-    def decompress(blob: bytes) -> bytes:
-        return lzo.decompress(blob, False, 4096)
+def _lzo_rle() -> Codec | None:
+    """zram's default, lzorle1x_1_compress(): kernel-exact from lzo_kernel (needs a C compiler)."""
+    if compiler() is None:
+        return None
+    return Codec("lzo-rle", _per_thread(lambda: _lzo_pair(True)[0]),
+                 _per_thread(lambda: _lzo_pair(True)[1]))
 
-    return Codec("lzo", compress, decompress)
+
+def _per_thread(make: Callable[[], Callable[[bytes], bytes]]) -> Callable[[bytes], bytes]:
+    """One instance (with its own output buffer) per thread, made on first use."""
+    local = threading.local()
+
+    def call(data: bytes) -> bytes:
+        fn = getattr(local, "fn", None)
+        if fn is None:
+            fn = local.fn = make()
+        return fn(data)
+
+    return call
 
 
 def _build() -> dict[str, Codec]:
-    found = [_lz4(), _zstd(), _deflate(), _lzo()]
+    found = [_lz4(), _zstd(), _deflate(), _lzo(), _lzo_rle()]
     return {c.name: c for c in found if c is not None}
 
 

@@ -14,20 +14,14 @@ ctypes. Output is a standard LZ4 block (any LZ4 decoder reads it). Without a C c
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import mmap
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from kcompressd import PAGE_SIZE
-from kcompressd.cache import cache_dir
+from kcompressd.codecs.cbuild import build_library
 
 _SOURCE = r"""
 #include <stdint.h>
@@ -169,23 +163,9 @@ _BOUND = PAGE_SIZE + PAGE_SIZE // 255 + 16
 @cache
 def _library() -> ctypes.CDLL | None:
     """Build (once per source version) and load the shared object; None without a compiler."""
-    digest = hashlib.sha256(_SOURCE.encode()).hexdigest()[:16]
-    target = cache_dir() / f"kernel_lz4-{digest}.so"
-    if not target.exists():
-        cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-        if cc is None:
-            return None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            c_file = Path(tmp) / "kernel_lz4.c"
-            c_file.write_text(_SOURCE)
-            so = Path(tmp) / "kernel_lz4.so"
-            done = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(so), str(c_file)],
-                                  capture_output=True)
-            if done.returncode:
-                return None
-            os.replace(so, target)  # atomic: concurrent builders race harmlessly
-    lib = ctypes.CDLL(str(target))
+    lib = build_library("kernel_lz4", _SOURCE)
+    if lib is None:
+        return None
     lib.kc_lz4_compress.argtypes = (ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
     lib.kc_lz4_compress.restype = ctypes.c_int
     lib.kc_lz4_compress_pages.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
