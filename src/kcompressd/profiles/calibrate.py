@@ -7,8 +7,9 @@
   per page: scan = (1 - unmap_share) T_s / pgscan_kswapd (every scanned folio, anon or file),
   unmap = unmap_share T_s / kswapd's swap-outs, and the kernel's compression per kswapd
   swap-out T_c / swap-outs rescales the user-space table of the run's codec (the kernel's
-  lz4 and this process's differ in build and cache state); other codecs stay as timed. kswapd's swap-outs are pswpout x pgsteal_kswapd /
-  (pgsteal_kswapd + pgsteal_direct): the run's counters do not split pswpout by reclaimer.
+  lz4 and this process's differ in build and cache state); other codecs stay as timed.
+  kswapd's swap-outs are pswpout x pgsteal_kswapd / (pgsteal_kswapd + pgsteal_direct): the
+  run's counters do not split pswpout by reclaimer.
 - Memory and watermarks as the kernel reports them: MemTotal, vm.min_free_kbytes,
   vm.watermark_scale_factor, and each zone's min/low/high from /proc/zoneinfo (recorded).
 """
