@@ -6,7 +6,7 @@ swap device is swapped off under load (the pages move to a second device). Print
 document: counter deltas per phase and in all, the workers seen and their CPU, and what the
 eaters checked. The guest is thrown away afterwards, so nothing here is put back.
 
-  python guest_stress.py zram|zswap SECONDS_PER_PHASE
+  python guest_stress.py zram|zswap SECONDS_PER_PHASE   (zswap: `lab run --disk 2048`)
 """
 
 from __future__ import annotations
@@ -57,14 +57,12 @@ def zram_swap(index: int, size: int) -> str:
     return f"/dev/zram{index}"
 
 
-def loop_swap(size: int) -> str:
-    backing = Path(f"/dev/shm/swap{len(list(Path('/dev/shm').iterdir()))}")
-    with open(backing, "wb") as f:
-        f.truncate(size)
-    dev = sh("losetup", "--find", "--show", str(backing))
-    sh("mkswap", dev)
-    sh("swapon", dev)
-    return dev
+def disk_swap() -> str:
+    """The scratch disk (`lab run --disk`): a block device that is not SWP_SYNCHRONOUS_IO,
+    so only zswap in front of it makes the patch offload."""
+    sh("mkswap", "/dev/vda")
+    sh("swapon", "/dev/vda")
+    return "/dev/vda"
 
 
 def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -78,12 +76,13 @@ def main() -> None:
     if mode == "zswap":
         Path("/sys/module/zswap/parameters/enabled").write_text("Y")
         Path("/sys/module/zswap/parameters/max_pool_percent").write_text("60")
-        make = lambda i: loop_swap(2 * work)  # noqa: E731
-    else:
-        make = lambda i: zram_swap(i, 2 * work)  # noqa: E731
+
+    def make(i: int) -> str:
+        # zswap: the disk first; swapped off under load, its pages go to zram
+        return disk_swap() if mode == "zswap" and i == 0 else zram_swap(i, 2 * work)
     first = make(0)
     corpus = read_corpus_bytes(builtin_corpus("phone"))
-    eaters = Eaters(2, work, work // 2, corpus)
+    eaters = Eaters(2, work, work // 2 // CHUNK_BYTES * CHUNK_BYTES, corpus)
     assert eaters.wait_ready(300), "eaters did not prefill"
     eaters.go()
     t0 = time.monotonic()

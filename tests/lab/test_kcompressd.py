@@ -21,7 +21,7 @@ STRESS = Path(__file__).with_name("guest_stress.py")
 def stress(kernel: dict, mode: str, seconds: float = 4) -> dict:
     r = subprocess.run([sys.executable, "-m", "kcompressd", "lab", "run", "--kernel",
                         kernel["id"], "--cpus", "2", "--memory", "1024", "--timeout", "900",
-                        "--", sys.executable, str(STRESS), mode, str(seconds)],
+                        "--disk", "2048", "--", sys.executable, str(STRESS), mode, str(seconds)],
                        capture_output=True, text=True, timeout=1200)
     # lab run fails on any WARNING, BUG, lockdep or KASAN report of the guest kernel
     assert r.returncode == 0, r.stderr[-4000:]
@@ -56,7 +56,7 @@ def test_knobs_change_under_load_and_swapoff_loses_nothing(patched_kernel):
 def test_zswap_in_front_of_an_asynchronous_device_offloads(patched_kernel):
     doc = stress(patched_kernel, "zswap")
     assert doc["total"]["zswpout"] > 0 and doc["total"]["kcompressd_queued"] > 0
-    assert "/dev/loop" in doc["swaps"]
+    assert "/dev/vda" in doc["swaps"]
     check_nothing_lost(doc)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -128,16 +129,20 @@ def register(app: typer.Typer) -> None:
         nodes: int = typer.Option(1, help="NUMA nodes (each has its own kswapd)."),
         accel: str = typer.Option("auto", help="auto, kvm or tcg."),
         timeout: float = typer.Option(600.0, help="Seconds before the guest is stopped."),
+        disk: int = typer.Option(0, help="MiB of an empty scratch disk, /dev/vda in the guest "
+                                 "(e.g. a swap device behind zswap)."),
         allow_kernel_reports: bool = typer.Option(
             False, "--allow-kernel-reports",
             help="Do not fail when the guest kernel reports a WARNING, BUG or lockdep splat."),
     ) -> None:
         """Boot a guest with the host's / read-only, run COMMAND, exit with its status."""
-        if not timeout > 0:
+        if not (timeout > 0 and math.isfinite(timeout)):
             raise KcompressdError(f"--timeout must be a positive number of seconds, got {timeout}")
+        if disk < 0:
+            raise KcompressdError(f"--disk must be a number of MiB >= 0, got {disk}")
         m = machine(kernel, Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel)
         result = m.run(command, timeout=timeout, stdout=sys.stdout.buffer,
-                       stderr=sys.stderr.buffer)
+                       stderr=sys.stderr.buffer, disk_mib=disk)
         reports = result.kernel_reports()
         if reports and not allow_kernel_reports:
             for line in reports[:10]:

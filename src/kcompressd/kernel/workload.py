@@ -141,6 +141,8 @@ class Eaters:
     """`threads` eater processes sharing one start event and one stop flag."""
 
     def __init__(self, threads: int, per_eater_bytes: int, prefill_bytes: int, corpus: bytes):
+        if per_eater_bytes % CHUNK_BYTES or prefill_bytes % CHUNK_BYTES:
+            raise ValueError(f"eater sizes must be whole chunks of {CHUNK_BYTES} bytes")
         ctx = mp.get_context("fork")
         self.start_event = ctx.Event()
         self.stop_flag = ctx.Value("b", 0, lock=False)

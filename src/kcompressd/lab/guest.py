@@ -143,17 +143,25 @@ def show_console_tail(console: str) -> None:
 def run(command: Sequence[str], *, bzimage: Path, shape: Shape, accel: str, timeout: float,
         stdout: BinaryIO | None, stderr: BinaryIO | None, cwd: Path | None = None,
         prepare: Callable[[Path], None] | None = None,
-        collect: Callable[[Path], None] | None = None) -> GuestRun:
+        collect: Callable[[Path], None] | None = None, disk_mib: int = 0) -> GuestRun:
     """Boot, run `command` as root in the guest, power off; its exit status and the logs.
+
+    `disk_mib` adds an empty scratch disk, /dev/vda in the guest (a swap device that is
+    neither zram nor in guest memory), thrown away with the job directory.
 
     The job directory is /run/kcompressd-job in the guest: `prepare(job)` places input files
     there before the boot, `collect(job)` takes output files from it after the guest is gone.
     """
     with tempfile.TemporaryDirectory(prefix="kcompressd-lab-") as tmp:
         job = Path(tmp)
+        disk = None
+        if disk_mib:
+            disk = job / "scratch.img"
+            with open(disk, "wb") as f:
+                f.truncate(disk_mib << 20)
         result = _run_in(job, command, bzimage=bzimage, shape=shape, accel=accel,
                          timeout=timeout, stdout=stdout, stderr=stderr,
-                         cwd=cwd or Path.cwd(), prepare=prepare)
+                         cwd=cwd or Path.cwd(), prepare=prepare, disk=disk)
         if collect is not None:
             collect(job)
         return result
@@ -161,14 +169,14 @@ def run(command: Sequence[str], *, bzimage: Path, shape: Shape, accel: str, time
 
 def _run_in(job: Path, command: Sequence[str], *, bzimage: Path, shape: Shape, accel: str,
             timeout: float, stdout: BinaryIO | None, stderr: BinaryIO | None, cwd: Path,
-            prepare: Callable[[Path], None] | None) -> GuestRun:
+            prepare: Callable[[Path], None] | None, disk: Path | None) -> GuestRun:
     write_job(job, command, dict(os.environ), cwd)
     if prepare is not None:
         prepare(job)
     console_path = job / "console.log"
     console_path.touch()
     args = command_line(bzimage=bzimage, shape=shape, accel=accel, init=init_script(),
-                        job=job, console=console_path)
+                        job=job, console=console_path, disk=disk)
     tails = [_Tail(job / "stdout", stdout), _Tail(job / "stderr", stderr)]
     t0 = time.monotonic()
     with _sigterm_raises():

@@ -31,10 +31,11 @@ class Machine:
 
     def run(self, command: Sequence[str], *, timeout: float, stdout: BinaryIO | None,
             stderr: BinaryIO | None, prepare: Callable[[Path], None] | None = None,
-            collect: Callable[[Path], None] | None = None) -> guest.GuestRun:
+            collect: Callable[[Path], None] | None = None, disk_mib: int = 0
+            ) -> guest.GuestRun:
         return guest.run(command, bzimage=self.bzimage, shape=self.shape, accel=self.accel,
                          timeout=timeout, stdout=stdout, stderr=stderr, prepare=prepare,
-                         collect=collect)
+                         collect=collect, disk_mib=disk_mib)
 
 
 def _probe_kvm(bzimage: Path, shape: Shape) -> bool:

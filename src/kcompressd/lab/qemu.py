@@ -93,13 +93,14 @@ def numa_args(shape: Shape) -> list[str]:
 
 
 def command_line(*, bzimage: Path, shape: Shape, accel: str, init: Path, job: Path,
-                 console: Path, extra_cmdline: str = "") -> list[str]:
-    """The whole QEMU invocation: no devices but the two 9p shares and a serial console."""
+                 console: Path, disk: Path | None = None) -> list[str]:
+    """The whole QEMU invocation: no devices but the two 9p shares, a serial console and,
+    when asked for, a scratch disk (/dev/vda in the guest)."""
     append = " ".join([
         "console=ttyS0", "panic=-1", "oops=panic", "printk.time=1", "loglevel=6",
         "root=root", "rootfstype=9p", "ro",
         f"rootflags=trans=virtio,version=9p2000.L,msize={MSIZE},cache=loose",
-        "kcompressd.lab=1", extra_cmdline, "init=/bin/sh", "--", str(init),
+        "kcompressd.lab=1", "init=/bin/sh", "--", str(init),
     ])
     return [
         qemu_binary(), "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
@@ -109,6 +110,7 @@ def command_line(*, bzimage: Path, shape: Shape, accel: str, init: Path, job: Pa
         "-virtfs", "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={job},mount_tag=job,security_model=none",
         "-serial", f"file:{console}",
+        *(["-drive", f"file={disk},format=raw,if=virtio,cache=unsafe"] if disk else []),
     ]
 
 
