@@ -54,3 +54,14 @@ def test_relative_errors() -> None:
     assert err["allocstall/s"] is None  # nothing to be relative to
     assert metrics(r)["kswapd cpu share"] == pytest.approx(0.4)
     assert metrics(r)["workers cpu share"] == pytest.approx(0.2)
+
+
+def test_reclaim_summary_counts_every_design_s_workers() -> None:
+    from kcompressd.sim.metrics import reclaim_summary
+
+    r = real()
+    r["cpu"] = {"kswapd0": 1.0, "zram0_comp0": 0.5, "kworker/u0:1": 0.25, "eater0": 9.0}
+    s = reclaim_summary(r)
+    assert s["kswapd_cpu_us_per_page"] == pytest.approx(1e6 / 100)
+    assert s["background_cpu_us_per_page"] == pytest.approx(1.75e6 / 100)
+    assert s["kswapd_efficiency"] == pytest.approx(0.5)

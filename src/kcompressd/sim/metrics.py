@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Background reclaim threads: kswapdN (and kswapdN:i), and the offload workers kcompressdN...
-BACKGROUND = ("kswapd", "kcompressd")
+# Background reclaim threads: kswapdN (and kswapdN:i) and the offload designs' workers:
+# kcompressdN[:i], zram's zram0_compN, parallel-swapper's workqueue kworker/uN:M.
+BACKGROUND = ("kswapd", "kcompressd", "zram0_comp", "kworker/")
 
 
 def _ratio(a: float, b: float) -> float:
