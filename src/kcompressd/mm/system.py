@@ -13,8 +13,6 @@ from kcompressd.backends.zram_cost import Draw, ZramSampler, ZramStore
 from kcompressd.mm.calibration import Costs
 from kcompressd.mm.lru import CLEAN, QUEUED
 from kcompressd.mm.node import MAX_RECLAIM_RETRIES, Node
-
-__all__ = ["MAX_RECLAIM_RETRIES", "SWAP_CLUSTER_MAX", "MemorySystem", "ScanControl"]
 from kcompressd.sim.core import Sim, Thread
 from kcompressd.trace import Timeline
 
@@ -22,6 +20,9 @@ if TYPE_CHECKING:
     from kcompressd.designs.base import Design
 
 SWAP_CLUSTER_MAX = 32
+
+# MAX_RECLAIM_RETRIES is defined with the node (allow_direct_reclaim needs it) and re-exported.
+__all__ = ["MAX_RECLAIM_RETRIES", "SWAP_CLUSTER_MAX", "MemorySystem", "ScanControl"]
 
 VMSTAT_EXTRA = ("zram_writestall", "pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
                 "reclaim_throttle_writeback", "reclaim_throttle_noprogress",
