@@ -147,6 +147,16 @@ class PageFifo:
         else:
             mm.end_writeback(node, k, d)
 
+    def take_one(self) -> Node:
+        """kfifo_out(&fifo, &folio, 1): the oldest folio's node (the fifo is not empty)."""
+        run = self.runs[0]
+        if run[1] == 1:
+            self.runs.popleft()
+        else:
+            run[1] -= 1
+        self.pages -= 1
+        return run[0]
+
     def take(self, k: int) -> list[tuple[Node, int]]:
         """kfifo_out of up to k pages, oldest first."""
         out = []
@@ -176,17 +186,31 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
     takes it, so producers see the queue as full as it really is. With `memalloc` the worker
     runs PF_MEMALLOC|PF_KSWAPD (v1, the unofficial port): zsmalloc ignores watermarks. Without
     it (the posted v2), `zs_malloc()` obeys them and can enter direct reclaim
-    (`zram_store_or_reclaim`). `on_take` runs whenever room was made in the fifo; the vmstat
+    (`zram_writestall`). `on_take` runs whenever room was made in the fifo; the vmstat
     `counter`, if any, counts the folios written.
     """
     th = mm.sim.current
     assert th is not None
     draw_many = mm.sampler.draw_many
+    vm = mm.vm
     while True:
         while not fifo.pages:
             yield SLEEP
         mm.slice_begin(th, "compress")
         while fifo.pages:
+            if batch == 1:  # the kernel's workers: one folio, compressed, stored, completed
+                node = fifo.take_one()
+                if on_take is not None:
+                    on_take()
+                d = draw_many(1)
+                mm.account_compress(th, d.cost)
+                yield (RUN, d.cost)
+                if not memalloc and zs_malloc_would_stall(mm, node, d):
+                    yield from zram_writestall(mm, th, node, d)
+                fifo.complete(mm, node, 1, d)
+                if counter is not None:
+                    vm[counter] += 1
+                continue
             taken = fifo.take(batch)
             if on_take is not None:
                 on_take()
@@ -195,31 +219,34 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
             mm.account_compress(th, cost)
             yield (RUN, cost)
             for node, k, d in done:
-                if not memalloc:
-                    yield from zram_store_or_reclaim(mm, th, node, d)
+                if not memalloc and zs_malloc_would_stall(mm, node, d):
+                    yield from zram_writestall(mm, th, node, d)
                 fifo.complete(mm, node, k, d)
                 if counter is not None:
-                    mm.vm[counter] += k
+                    vm[counter] += k
         mm.slice_end(th)
 
 
-def zram_store_or_reclaim(mm: MemorySystem, th: Thread, node: Node, d: Draw
-                          ) -> Generator[tuple, Any, None]:
-    """zram_write_page() in a task without PF_MEMALLOC, before it stores `d`.
+def zs_malloc_would_stall(mm: MemorySystem, node: Node, d: Draw) -> bool:
+    """Whether storing `d` in a task without PF_MEMALLOC takes the node below its min
+    watermark, so that the first `zs_malloc()` (__GFP_KSWAPD_RECLAIM) fails."""
+    return node.free - mm.store.zspages_needed(d) < node.wmark.min
 
-    The first `zs_malloc()` (__GFP_KSWAPD_RECLAIM, no direct reclaim) succeeds only if the zone
-    stays above its min watermark; otherwise zram counts a writestall, allocates again with
-    GFP_NOIO (direct reclaim allowed: `__alloc_pages_slowpath()` -> `try_to_free_pages()`, one
-    allocstall per call) and then compresses the page again (`compress_again`).
+
+def zram_writestall(mm: MemorySystem, th: Thread, node: Node, d: Draw
+                    ) -> Generator[tuple, Any, None]:
+    """zram_write_page() in a task without PF_MEMALLOC whose first `zs_malloc()` failed
+    (`zs_malloc_would_stall`), before it stores `d`.
+
+    zram counts a writestall, allocates again with GFP_NOIO (direct reclaim allowed:
+    `__alloc_pages_slowpath()` -> `try_to_free_pages()`, one allocstall per call) and then
+    compresses the page again (`compress_again`).
     """
     from kcompressd.mm.page_alloc import reclaim_for
 
-    need = mm.store.zspages_needed(d)
-    if node.free - need >= node.wmark.min:
-        return
     mm.vm["zram_writestall"] += 1
     mm.wakeup_kswapd(node)
-    yield from reclaim_for(mm, th, [node], need)
+    yield from reclaim_for(mm, th, [node], mm.store.zspages_needed(d))
     mm.account_compress(th, d.cost)
     yield (RUN, d.cost)
 

@@ -208,44 +208,46 @@ class GenLru:
     def convert_queued(self, k: int, flags: int) -> None:
         """k QUEUED pages were written (CLEAN) or failed (0) in place (see AnonLru's).
 
-        Queued folios sit near the head of the young generations: they are looked for from
-        each generation's head, youngest first, and the deepest found are converted first.
+        The deepest queued folios are converted first: those of the oldest generation that
+        holds any, from the deepest of its QUEUED runs up. Queued folios sit near the head of
+        the young generations, so each generation's QUEUED runs are found from its head.
         """
         if k > self.nr_queued:
             self.written_isolated[flags] += k - self.nr_queued
             k = self.nr_queued
-        total = self.nr_queued
         self.nr_queued -= k
-        found: list[tuple[int, int]] = []
-        seen = 0
-        for seq in range(self.max_seq, self.min_seq - 1, -1):
-            if not self.queued_in.get(seq):
+        queued_in = self.queued_in
+        seq = self.min_seq
+        while k:
+            left = queued_in.get(seq)
+            if not left:
+                seq += 1
                 continue
-            for i, run in enumerate(self.gens[seq]):
-                if run[1] & QUEUED:
-                    found.append((seq, i))
-                    seen += run[0]
-                    if seen >= total:
-                        break
-            if seen >= total:
-                break
-        for seq, i in reversed(found):
-            if not k:
-                return
             lst = self.gens[seq]
-            run = lst[i]
-            new = (run[1] & ~QUEUED) | flags
-            if run[0] <= k:
-                k -= run[0]
-                self.queued_in[seq] -= run[0]
-                run[1] = new
-                _merge_at(lst, i)
-            else:
-                run[0] -= k
-                self.queued_in[seq] -= k
-                lst.insert(i + 1, [k, new])
-                _merge_at(lst, i + 1)
-                k = 0
+            found: list[int] = []
+            for i, run in enumerate(lst):
+                if run[1] & QUEUED:
+                    found.append(i)
+                    left -= run[0]
+                    if left <= 0:
+                        break
+            for i in reversed(found):
+                run = lst[i]
+                new = (run[1] & ~QUEUED) | flags
+                if run[0] <= k:
+                    k -= run[0]
+                    queued_in[seq] -= run[0]
+                    run[1] = new
+                    _merge_at(lst, i)
+                else:
+                    run[0] -= k
+                    queued_in[seq] -= k
+                    lst.insert(i + 1, [k, new])
+                    _merge_at(lst, i + 1)
+                    k = 0
+                if not k:
+                    return
+            seq += 1
 
     def check(self) -> None:
         for seq, lst in self.gens.items():
@@ -253,6 +255,8 @@ class GenLru:
                 raise AssertionError(f"generation {seq}: count does not match its runs")
         if not MIN_NR_GENS <= self.nr_gens <= MAX_NR_GENS:
             raise AssertionError(f"{self.nr_gens} generations")
-        queued = sum(r[0] for lst in self.gens.values() for r in lst if r[1] & QUEUED)
-        if queued != self.nr_queued or sum(self.queued_in.values()) != queued:
+        for seq, lst in self.gens.items():
+            if sum(r[0] for r in lst if r[1] & QUEUED) != self.queued_in.get(seq, 0):
+                raise AssertionError(f"generation {seq}: queued count does not match its runs")
+        if sum(self.queued_in.values()) != self.nr_queued:
             raise AssertionError("queued folio count does not match the generations")
