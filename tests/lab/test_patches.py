@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kcompressd.errors import KcompressdError
-from kcompressd.lab.patches import read_series
+from kcompressd.lab.patches import Patch, read_series
 
 
 def test_series_order_and_comments(tmp_path: Path):
@@ -32,3 +32,11 @@ def test_the_project_series_ships_as_package_data():
         text = p.content.decode()
         assert text.startswith("From ") and "\nSubject: [PATCH" in text, p.name
         assert "\nSigned-off-by: " in text, p.name
+
+
+def test_the_digest_is_the_change_not_the_mail():
+    diff = b"diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
+    one = Patch("1.patch", b"From x\nSubject: [PATCH] x: do it\n\nWhy.\n---\n" + diff)
+    reworded = Patch("1.patch", b"From y\nSubject: [PATCH] x: do it, better said\n\n" + diff)
+    other = Patch("1.patch", one.content.replace(b"+b", b"+c"))
+    assert one.digest == reworded.digest != other.digest

@@ -21,7 +21,15 @@ class Patch:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+        """The hash of what the patch changes, not of its mail: a reworded commit message
+        builds the same kernel and must not rebuild it."""
+        body = self.content
+        for marker in (b"\ndiff --git ", b"\n--- "):
+            at = body.find(marker)
+            if at != -1:
+                body = body[at + 1 :]
+                break
+        return hashlib.sha256(body).hexdigest()
 
 
 def project_series_dir() -> Path:
