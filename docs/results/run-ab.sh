@@ -1,20 +1,19 @@
 #!/bin/sh
-# The A/B runs of docs/kcompressd.md: the patched lab kernel in 1- and 2-vCPU guests and a
-# 2-node guest, and zswap, Kcompressd's knobs against the offload switched off, 3 runs each,
-# settings interleaved across boots. Each command writes one series document (JSON).
-# Usage: sh docs/results/run-ab.sh [DURATION]   (about 70 s of machine time per run under TCG)
+# The A/B runs of docs/kcompressd.md: the patched lab kernel in 1- and 2-vCPU guests, a 2-node
+# guest and zswap, Kcompressd's knobs against the offload switched off (vm.kcompressd=0), 3
+# runs per setting, settings interleaved across boots. Each command writes one series (JSON).
+# Usage: [KERNEL=ID] sh docs/results/run-ab.sh [DURATION]   (about a minute per run under TCG)
 set -eu
-d=${1:-10}
+d=${1:-6}
+k=${KERNEL:+--kernel $KERNEL}   # KERNEL=ID: a cached kernel instead of the project build
 out=$(dirname "$0")
-for shape in "1 2048 1" "2 2048 1" "2 2048 2"; do
-	set -- $shape
-	tag="cpu$1-node$3"
-	kcompressd bench --vm --cpus "$1" --memory "$2" --nodes "$3" --duration "$d" \
-		--repeat 3 --kcompressd 0,24,256 --json >"$out/$tag-depth.json"
-	kcompressd bench --vm --cpus "$1" --memory "$2" --nodes "$3" --duration "$d" \
-		--repeat 3 --kcompressd 24 --kcompressd-threads 2 --kcompressd-overflow 0,1 \
-		--json >"$out/$tag-knobs.json"
-done
-# zswap (lz4, zsmalloc) in front of the zram device, 2 vCPUs
-kcompressd bench --vm --cpus 2 --memory 2048 --backend zswap --duration "$d" --repeat 3 \
-	--kcompressd 0,24 --json >"$out/cpu2-node1-zswap.json"
+ab() { # FILE BENCH-OPTIONS...
+	f=$1
+	shift
+	kcompressd bench --vm $k --memory 2048 --duration "$d" --repeat 3 "$@" --json >"$out/$f"
+}
+ab cpu1-depth.json --cpus 1 --kcompressd 0,24,256
+ab cpu2-depth.json --cpus 2 --kcompressd 0,24,256
+ab cpu2-knobs.json --cpus 2 --kcompressd 24 --kcompressd-threads 2 --kcompressd-overflow 0,1
+ab cpu2-node2-depth.json --cpus 2 --nodes 2 --kcompressd 0,24
+ab cpu2-zswap.json --cpus 2 --backend zswap --kcompressd 0,24
