@@ -158,10 +158,12 @@ class ZramStore:
         """Pages zs_malloc() takes from the page allocator to store `d`."""
         return math.ceil(self._zs + d.zs_pages - 1e-9) - self.mem_used_pages
 
-    def store(self, d: Draw) -> int:
-        """zram_write_page() for the drawn pages; returns the zsmalloc pages newly taken."""
+    def store(self, d: Draw, need: int | None = None) -> int:
+        """zram_write_page() for the drawn pages; returns the zsmalloc pages newly taken
+        (`need`, when the caller has just asked `zspages_needed(d)`)."""
         self._zs += d.zs_pages
-        need = math.ceil(self._zs - 1e-9) - self.mem_used_pages
+        if need is None:
+            need = math.ceil(self._zs - 1e-9) - self.mem_used_pages
         self.mem_used_pages += need
         if self.mem_used_pages > self.mem_used_max:
             self.mem_used_max = self.mem_used_pages

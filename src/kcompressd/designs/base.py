@@ -193,6 +193,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
     assert th is not None
     draw_many = mm.sampler.draw_many
     vm = mm.vm
+    complete = mm.write_queued if fifo.locked else mm.end_writeback  # PageFifo.complete
     while True:
         while not fifo.pages:
             yield SLEEP
@@ -207,7 +208,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
                 yield (RUN, d.cost)
                 if not memalloc and zs_malloc_would_stall(mm, node, d):
                     yield from zram_writestall(mm, th, node, d)
-                fifo.complete(mm, node, 1, d)
+                complete(node, 1, d)
                 if counter is not None:
                     vm[counter] += 1
                 continue
@@ -221,7 +222,7 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
             for node, k, d in done:
                 if not memalloc and zs_malloc_would_stall(mm, node, d):
                     yield from zram_writestall(mm, th, node, d)
-                fifo.complete(mm, node, k, d)
+                complete(node, k, d)
                 if counter is not None:
                     vm[counter] += k
         mm.slice_end(th)

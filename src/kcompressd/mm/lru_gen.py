@@ -66,13 +66,11 @@ class GenLru:
         return False
 
     # -- adding --------------------------------------------------------------------------------
-    def _add(self, seq: int, n: int, flags: int, *, tail: bool = False) -> None:
+    def _add(self, seq: int, n: int, flags: int) -> None:
+        """Add n pages at the head of generation seq."""
         lst = self.gens[seq]
-        end = -1 if tail else 0
-        if lst and lst[end][1] == flags:
-            lst[end][0] += n
-        elif tail:
-            lst.append([n, flags])
+        if lst and lst[0][1] == flags:
+            lst[0][0] += n
         else:
             lst.appendleft([n, flags])
         self.size[seq] += n
@@ -103,8 +101,17 @@ class GenLru:
 
     def add_inactive_tail(self, n: int, flags: int) -> None:
         """folio_rotate_reclaimable(): the tail of the oldest generation (reclaiming)."""
-        if n > 0:
-            self._add(self.min_seq, n, flags, tail=True)
+        if n <= 0:
+            return
+        seq = self.min_seq
+        lst = self.gens[seq]
+        if lst and lst[-1][1] == flags:
+            lst[-1][0] += n
+        else:
+            lst.append([n, flags])
+        self.size[seq] += n
+        if flags & QUEUED:
+            self.queued_in[seq] = self.queued_in.get(seq, 0) + n
 
     # -- eviction ------------------------------------------------------------------------------
     def tail_flags(self) -> int:

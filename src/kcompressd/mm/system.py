@@ -115,12 +115,13 @@ class MemorySystem:
         Reclaimers allocate with PF_MEMALLOC (no watermark), so the store fails only when the
         node has no free page left even counting the `freeing` pages released with it.
         """
-        need = self.store.zspages_needed(d)
+        store = self.store
+        need = store.zspages_needed(d)
         if need > node.free + freeing:
-            self.store.failed_writes += d.n
+            store.failed_writes += d.n
             self.vm["zram_write_fail"] += d.n
             return False
-        self.store.store(d)
+        store.store(d, need)
         node.free -= need
         node.zs_pages += need
         return True
