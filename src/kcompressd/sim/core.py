@@ -112,6 +112,7 @@ class Sim:
         self.context_switches = 0
         self.current: Thread | None = None  # the thread whose body is executing
         self._stop = False
+        self._until = 0.0  # run()'s horizon
 
     # -- events ------------------------------------------------------------------------------
     def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
@@ -124,6 +125,7 @@ class Sim:
         pop = heapq.heappop
         n = 0
         self._stop = False
+        self._until = until
         while heap and heap[0][0] <= until:
             t, _, fn, arg = pop(heap)
             self.now = t
@@ -253,41 +255,49 @@ class Sim:
         th, token = arg
         if th._token != token or th.state != _RUNNING:
             return
-        now = self.now
-        ran = now - th._seg_start
-        th.cpu_time += ran
-        vr = th.vruntime = th.vruntime + ran / th.weight
-        th._seg_start = now
+        heap = self._heap
         rq = self._rq
-        if rq:
-            lead = rq[0][0]
-            if lead < vr:
-                if lead > self.min_vruntime:
-                    self.min_vruntime = lead
-                if vr - lead > self.min_granularity:
-                    self._preempt(th.cpu, th)
-                    return
+        while True:
+            now = self.now
+            ran = now - th._seg_start
+            th.cpu_time += ran
+            vr = th.vruntime = th.vruntime + ran / th.weight
+            th._seg_start = now
+            if rq:
+                lead = rq[0][0]
+                if lead < vr:
+                    if lead > self.min_vruntime:
+                        self.min_vruntime = lead
+                    if vr - lead > self.min_granularity:
+                        self._preempt(th.cpu, th)
+                        return
+                elif vr > self.min_vruntime:
+                    self.min_vruntime = vr
             elif vr > self.min_vruntime:
                 self.min_vruntime = vr
-        elif vr > self.min_vruntime:
-            self.min_vruntime = vr
-        value = th._resume
-        th._resume = None
-        # Fast path: the next action is more work on the same CPU.
-        self.current = th
-        try:
-            action = th.gen.send(value)
-        except StopIteration:
-            th.state = _DEAD
-            self._release(th.cpu, th)
-            return
-        if action[0] == RUN and action[1] > 0:
+            value = th._resume
+            th._resume = None
+            # Fast path: the next action is more work on the same CPU.
+            self.current = th
+            try:
+                action = th.gen.send(value)
+            except StopIteration:
+                th.state = _DEAD
+                self._release(th.cpu, th)
+                return
+            if action[0] != RUN or action[1] <= 0:
+                self._act(th, action, 0.0)
+                return
             end = th._seg_end = now + action[1] / th.cpu.speed
             th._seg_speedless = False
-            self._seq += 1
-            heapq.heappush(self._heap, (end, self._seq, self._segment_done, arg))
-            return
-        self._act(th, action, 0.0)
+            if (heap and end >= heap[0][0]) or end > self._until or self._stop:
+                self._seq += 1
+                heapq.heappush(heap, (end, self._seq, self._segment_done, arg))
+                return
+            # This segment's end would be the very next event run() pops: run it here, as
+            # run() would, without the round trip through the heap.
+            self.now = end
+            self.events += 1
 
     def _advance(self, th: Thread, value: Any, overhead: float) -> None:
         """Resume the thread's body with `value` and act on what it asks for next."""
