@@ -142,27 +142,26 @@ class AnonLru:
             self.written_isolated[flags] += k - self.nr_queued
             k = self.nr_queued
         self.nr_queued -= k
-        found: list[int] = []
-        seen = 0
-        for i, run in enumerate(self.inactive):  # head first: queued folios sit near it
-            if run[1] & QUEUED:
-                found.append(i)
-                seen += run[0]
-                if seen >= self.nr_queued + k:
-                    break
-        for i in reversed(found):
-            if not k:
-                break
-            run = self.inactive[i]
+        lst = self.inactive
+        while k:
+            left = self.nr_queued + k  # QUEUED pages still on the list
+            deepest = 0
+            for i, run in enumerate(lst):  # head first: queued folios sit near it
+                if run[1] & QUEUED:
+                    deepest = i
+                    left -= run[0]
+                    if left <= 0:
+                        break
+            run = lst[deepest]
             new = (run[1] & ~QUEUED) | flags
             if run[0] <= k:
                 k -= run[0]
                 run[1] = new
-                _merge_at(self.inactive, i)
+                _merge_at(lst, deepest)
             else:
                 run[0] -= k
-                self.inactive.insert(i + 1, [k, new])  # the deeper part is the older one
-                _merge_at(self.inactive, i + 1)
+                lst.insert(deepest + 1, [k, new])  # the deeper part is the older one
+                _merge_at(lst, deepest + 1)
                 k = 0
 
     def isolate_tail_run(self, nr: int) -> list[Run]:

@@ -231,30 +231,26 @@ class GenLru:
                 seq += 1
                 continue
             lst = self.gens[seq]
-            found: list[int] = []
+            deepest = 0
             for i, run in enumerate(lst):
                 if run[1] & QUEUED:
-                    found.append(i)
+                    deepest = i
                     left -= run[0]
                     if left <= 0:
                         break
-            for i in reversed(found):
-                run = lst[i]
-                new = (run[1] & ~QUEUED) | flags
-                if run[0] <= k:
-                    k -= run[0]
-                    queued_in[seq] -= run[0]
-                    run[1] = new
-                    _merge_at(lst, i)
-                else:
-                    run[0] -= k
-                    queued_in[seq] -= k
-                    lst.insert(i + 1, [k, new])
-                    _merge_at(lst, i + 1)
-                    k = 0
-                if not k:
-                    return
-            seq += 1
+            run = lst[deepest]
+            new = (run[1] & ~QUEUED) | flags
+            if run[0] <= k:
+                k -= run[0]
+                queued_in[seq] -= run[0]
+                run[1] = new
+                _merge_at(lst, deepest)
+            else:
+                run[0] -= k
+                queued_in[seq] -= k
+                lst.insert(deepest + 1, [k, new])  # the deeper part is the older one
+                _merge_at(lst, deepest + 1)
+                k = 0
 
     def check(self) -> None:
         for seq, lst in self.gens.items():
