@@ -1,9 +1,14 @@
 """How fast the simulator runs, and how little memory a big machine costs it.
 
-    python benchmarks/bench_simulate.py [--duration S] [--skip-memory]
+    python benchmarks/bench_simulate.py [--duration S] [--designs D1,D2] [--before REV]
+                                        [--skip-memory]
 
-1. Speed: phone-memeater with `none` and `kcompressd-v1`: simulated seconds per wall second
-   (goal >= 1: faster than the phone it simulates) and events per wall second.
+1. Speed: phone-memeater with each design (default: none, kcompressd-v1, kcompressd-v2, the
+   default `kcompressd simulate`): simulated seconds per wall second (goal >= 5 for every
+   design, issue 11) and per CPU second, and events. With `--before REV` the same runs of
+   revision REV (a temporary `git worktree`) alternate with this tree's, each in a process of
+   its own, and the table gives after / before as ratios from this one run: the machine is
+   shared, so only ratios measured side by side mean anything. Event counts are deterministic.
 2. Memory: a 64 GiB server-numa run in a subprocess of its own, whose peak RSS
    (VmHWM) is printed next to that of a subprocess that only imports the
    simulator. Goal: < 1 GiB; pages are arrays and counters, not one Python object per page.
@@ -15,40 +20,84 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 SPEED_SCENARIO = "phone-memeater"
-SPEED_DESIGNS = ("none", "kcompressd-v1")
+SPEED_DESIGNS = ("none", "kcompressd-v1", "kcompressd-v2")
 MEMORY_SCENARIO = "server-numa"
 MEMORY_SETS: tuple[str, ...] = ()  # server-numa is 64 GiB (memory.total_mb = 65536)
 MIB = 1 << 20
 GIB = 1 << 30
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_speed(duration: float | None) -> None:
+def speed_run(design: str, duration: float | None) -> dict[str, float]:
+    """In its own process: one simulate() of the speed scenario with `design`."""
     from kcompressd.scenarios import load_scenario
     from kcompressd.sim.run import simulate
 
     sc = load_scenario(SPEED_SCENARIO)
-    print(f"{SPEED_SCENARIO}, seed 0" + (f", --duration {duration:g}" if duration else ""))
-    print(f"{'design':<16}{'simulated s':>12}{'wall s':>9}{'sim s / wall s':>16}"
-          f"{'events':>12}{'events / s':>13}")
-    for design in SPEED_DESIGNS:
-        t0 = time.perf_counter()
-        result = simulate(sc, design=design, seed=0, duration=duration).result
-        wall = time.perf_counter() - t0
-        sim_s, events = result["meta"]["simulated_seconds"], result["meta"]["events"]
-        oom = result["workload"].get("oom_killed")
-        print(f"{design:<16}{sim_s:>12.3g}{wall:>9.2f}{sim_s / wall:>16.2f}"
-              f"{events:>12,}{events / wall:>13,.0f}" + (f"  (ended: OOM kill of {oom})"
-                                                         if oom else ""))
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = simulate(sc, design=design, seed=0, duration=duration).result
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"wall": wall, "cpu": cpu, "sim": result["meta"]["simulated_seconds"],
+            "events": result["meta"]["events"],
+            "oom": result["workload"].get("oom_killed") or ""}
 
 
-def child(mode: str, duration: float | None) -> None:
+def run_speed_child(design: str, duration: float | None, src: Path) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", "speed", "--designs", design]
+    if duration:
+        cmd += ["--duration", str(duration)]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(proc.stdout)
+
+
+def bench_speed(duration: float | None, designs: list[str], before: str | None) -> None:
+    print(f"{SPEED_SCENARIO}, seed 0" + (f", --duration {duration:g}" if duration else "")
+          + (f"; before = {before}, after = this tree" if before else ""))
+    print(f"{'design':<16}{'':<8}{'simulated s':>12}{'wall s':>9}{'sim s / wall s':>16}"
+          f"{'sim s / CPU s':>15}{'events':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = [("after", ROOT / "src")]
+        if before:
+            wt = Path(tmp) / "before"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
+                            str(wt), before], check=True)
+            trees.insert(0, ("before", wt / "src"))
+        try:
+            for design in designs:
+                got = {}
+                for label, src in trees:
+                    r = got[label] = run_speed_child(design, duration, src)
+                    print(f"{design:<16}{label:<8}{r['sim']:>12.3g}{r['wall']:>9.2f}"
+                          f"{r['sim'] / r['wall']:>16.2f}{r['sim'] / r['cpu']:>15.2f}"
+                          f"{r['events']:>12,}" + (f"  (OOM kill of {r['oom']})"
+                                                   if r["oom"] else ""))
+                if before:
+                    b, a = got["before"], got["after"]
+                    print(f"{'':<16}{'ratio':<8}{'':>12}{'':>9}"
+                          f"{(a['sim'] / a['wall']) / (b['sim'] / b['wall']):>15.2f}x"
+                          f"{(a['sim'] / a['cpu']) / (b['sim'] / b['cpu']):>14.2f}x"
+                          f"{a['events'] / b['events']:>11.2f}x")
+        finally:
+            if before:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(Path(tmp) / "before")], check=False)
+
+
+def child(mode: str, duration: float | None, designs: list[str]) -> None:
     """In its own process: import the simulator, run (unless mode is 'import'), print RSS."""
+    if mode == "speed":
+        print(json.dumps(speed_run(designs[0], duration)))
+        return
     from kcompressd.scenarios import load_scenario
     from kcompressd.sim.run import simulate
 
@@ -100,13 +149,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=None,
                     help="simulated seconds per run (default: the scenario's)")
+    ap.add_argument("--designs", default=",".join(SPEED_DESIGNS),
+                    help="comma-separated designs for the speed table")
+    ap.add_argument("--before", metavar="REV",
+                    help="also run git revision REV, alternating with this tree: ratios")
     ap.add_argument("--skip-memory", action="store_true", help="skip the 64 GiB RSS run")
-    ap.add_argument("--child", choices=("import", "run"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("import", "run", "speed"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    designs = args.designs.split(",")
     if args.child:
-        child(args.child, args.duration)
+        child(args.child, args.duration, designs)
         return
-    bench_speed(args.duration)
+    bench_speed(args.duration, designs, args.before)
     if not args.skip_memory:
         bench_memory(args.duration)
 
