@@ -75,7 +75,9 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
         # Window + setup/prefill/teardown = all of it; the window is most of it. The slack is
         # for other tasks on this shared machine between our reads and the run's.
         assert inner + outside[k] == pytest.approx(outer, rel=0.01, abs=500), k
-        assert inner > 0.5 * outer, k  # how much falls in prefill varies with the load
+        # A real share falls in the window; how much falls in the balloon's inflation and the
+        # prefill varies with the machine's load (under heavy load, most of the scanning).
+        assert inner > 0.2 * outer, k
     allocstall = sum(after[k] - before[k] for k in after if k.startswith("allocstall_"))
     assert result["vmstat"]["allocstall"] <= allocstall
     assert result["rates"]["pgsteal_kswapd"] == pytest.approx(
