@@ -31,6 +31,7 @@ COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_drained",
             "pswpin", "zswpout", "pgsteal_kswapd", "pgsteal_direct", "pgrotated")
 # (name, sysctls): every knob moves, depth 0 comes between, and back.
 PHASES = [
+    ("warm-up", {}),  # the kernel's defaults while reclaim gets going
     ("v2", {"kcompressd_threads": 1, "kcompressd_overflow": 0, "kcompressd_memalloc": 0,
             "kcompressd": 24}),
     ("unofficial", {"kcompressd_overflow": 1, "kcompressd_memalloc": 1, "kcompressd": 256}),
@@ -81,6 +82,7 @@ def main() -> None:
         # zswap: the disk first; swapped off under load, its pages go to zram
         return disk_swap() if mode == "zswap" and i == 0 else zram_swap(i, 2 * work)
     first = make(0)
+    devices = [first]
     corpus = read_corpus_bytes(builtin_corpus("phone"))
     eaters = Eaters(2, work, work // 2 // CHUNK_BYTES * CHUNK_BYTES, corpus)
     assert eaters.wait_ready(300), "eaters did not prefill"
@@ -96,6 +98,7 @@ def main() -> None:
             second = make(1)
             sh("swapoff", first)  # its pages come back in and go out to the second device
             first = second
+            devices.append(second)
         time.sleep(seconds)
         threads = reclaim_threads()
         phases.append({"phase": name, "sysctls": sysctls, "delta": delta(before, read_vmstat()),
@@ -112,7 +115,8 @@ def main() -> None:
         "eaters": [None if r is None else {"pages_checked": r.pages_checked,
                                            "corrupt_pages": r.corrupt_pages,
                                            "passes": r.passes} for r in reports],
-        "swaps": Path("/proc/swaps").read_text(), "cpus": os.cpu_count(),
+        "swaps": Path("/proc/swaps").read_text(), "devices": devices,
+        "cpus": os.cpu_count(),
     }))
 
 

@@ -106,3 +106,13 @@ def test_a_signal_leaves_no_qemu_behind(vanilla_kernel, sig):
     while qemu_pids() - before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not qemu_pids() - before
+
+
+def test_kernel_reports_are_bug_reports_not_banners():
+    from kcompressd.lab.guest import GuestRun
+
+    banner = "[    0.000000] rcu: \tRCU lockdep checking is enabled.\n"
+    splat = "[   12.5] WARNING: possible circular locking dependency detected\n"
+    assert GuestRun(0, "", banner, 1.0).kernel_reports() == []
+    assert GuestRun(0, "", banner + splat, 1.0).kernel_reports() == [splat.strip()]
+    assert GuestRun(0, "BUG: kernel NULL pointer dereference\n", "", 1.0).kernel_reports()

@@ -56,7 +56,7 @@ def test_knobs_change_under_load_and_swapoff_loses_nothing(patched_kernel):
 def test_zswap_in_front_of_an_asynchronous_device_offloads(patched_kernel):
     doc = stress(patched_kernel, "zswap")
     assert doc["total"]["zswpout"] > 0 and doc["total"]["kcompressd_queued"] > 0
-    assert "/dev/vda" in doc["swaps"]
+    assert doc["devices"][0] == "/dev/vda"  # swapped off under load, for zram, later
     check_nothing_lost(doc)
 
 

@@ -35,9 +35,11 @@ CONSOLE_TAIL = 20
 ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "VIRTUAL_ENV", "PYTHONPATH",
             "KCOMPRESSD_CACHE", "XDG_CACHE_HOME", "COLUMNS")
 # Kernel messages that fail a guest run: the kernel found a bug (its own or ours).
+# (lockdep's splats are "WARNING: possible circular locking ..." and the like; its boot
+# banner, "RCU lockdep checking is enabled", is not a report.)
 KERNEL_REPORTS = re.compile(
     r"WARNING:|BUG:|Oops|Kernel panic|possible circular locking|possible recursive locking|"
-    r"inconsistent lock state|lockdep|KASAN|UBSAN|general protection fault|"
+    r"inconsistent lock state|suspicious RCU usage|KASAN:|UBSAN:|general protection fault|"
     r"sleeping function called from invalid context|INFO: task .* blocked")
 
 
