@@ -24,7 +24,6 @@ from kcompressd.kernel.bench import (
     setting_label,
     settings,
 )
-from kcompressd.lab.guest import GuestCrashed
 from kcompressd.lab.machine import Machine
 
 GUEST_JOB = Path("/run/kcompressd-job")
@@ -74,12 +73,7 @@ def run_in_guest(m: Machine, o: BenchOptions, setting: dict[str, int] | None, *,
     out: dict[str, Any] = {}
     run = m.run(guest_command(o, setting, dry_run), timeout=timeout, stdout=None,
                 stderr=sys.stderr.buffer, collect=_collect(o, label, out))
-    reports = run.kernel_reports()
-    if reports:
-        for line in reports[:10]:
-            print(f"  {line}", file=sys.stderr)
-        raise GuestCrashed(f"the guest kernel reported {len(reports)} problem line(s) during "
-                           f"the bench (first: {reports[0].strip()[:120]})")
+    run.fail_on_reports("during the bench")
     if run.status != 0:
         raise KcompressdError(f"the bench in the guest failed (exit status {run.status}); its "
                               "messages are above")

@@ -15,7 +15,6 @@ from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.errors import KcompressdError
 from kcompressd.lab import build as lab_build
 from kcompressd.lab import kernels
-from kcompressd.lab.guest import GuestCrashed
 from kcompressd.lab.machine import machine
 from kcompressd.lab.patches import read_series
 from kcompressd.lab.qemu import Shape
@@ -143,12 +142,8 @@ def register(app: typer.Typer) -> None:
         m = machine(kernel, Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel)
         result = m.run(command, timeout=timeout, stdout=sys.stdout.buffer,
                        stderr=sys.stderr.buffer, disk_mib=disk)
-        reports = result.kernel_reports()
-        if reports and not allow_kernel_reports:
-            for line in reports[:10]:
-                print(f"  {line}", file=sys.stderr)
-            raise GuestCrashed(f"the guest kernel reported {len(reports)} problem line(s) "
-                               f"(first: {reports[0].strip()[:120]})")
+        if not allow_kernel_reports:
+            result.fail_on_reports("while the command ran")
         print(f"kcompressd: lab guest ran {result.seconds:.1f} s ({m.accel}); command exit "
               f"status {result.status}", file=sys.stderr)
         raise typer.Exit(result.status)

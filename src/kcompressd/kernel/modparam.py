@@ -22,7 +22,4 @@ def get_param(name: str) -> str:
 
 
 def set_param(restorer: Restorer, name: str, value: str | int) -> None:
-    """Set `name`, registering its old value first so a signal in between still restores it."""
-    old = get_param(name)
-    restorer.push(f"{name}={old}", lambda: sysfs.write(param_path(name), old))
-    sysfs.write(param_path(name), value)
+    sysfs.set_restoring(restorer, name, param_path(name), value)

@@ -20,7 +20,4 @@ def get_sysctl(name: str) -> str:
 
 
 def set_sysctl(restorer: Restorer, name: str, value: str | int) -> None:
-    """Set `name`, registering its old value first so a signal in between still restores it."""
-    old = get_sysctl(name)
-    restorer.push(f"sysctl {name}={old}", lambda: sysfs.write(sysctl_path(name), old))
-    sysfs.write(sysctl_path(name), value)
+    sysfs.set_restoring(restorer, f"sysctl {name}", sysctl_path(name), value)

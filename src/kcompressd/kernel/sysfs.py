@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from kcompressd.errors import KcompressdError
+from kcompressd.kernel.restore import Restorer
 
 
 def read(path: str | Path) -> str:
@@ -26,3 +27,11 @@ def write(path: str | Path, value: str | int) -> None:
 def require_root(what: str) -> None:
     if os.geteuid() != 0:
         raise KcompressdError(f"{what} needs root (run it as root)")
+
+
+def set_restoring(restorer: Restorer, what: str, path: str | Path, value: str | int) -> None:
+    """Write `value`, registering the old one with `restorer` first, so that a signal in
+    between still puts it back."""
+    old = read(path)
+    restorer.push(f"{what}={old}", lambda: write(path, old))
+    write(path, value)

@@ -62,9 +62,16 @@ class GuestRun:
         """The lines of the kernel's messages that report a bug (dmesg when the guest could
         save it, else what the serial console caught)."""
         text = self.dmesg or self.console
-        lines = text.splitlines()
-        hits = [i for i, line in enumerate(lines) if KERNEL_REPORTS.search(line)]
-        return [lines[i] for i in hits]
+        return [line for line in text.splitlines() if KERNEL_REPORTS.search(line)]
+
+    def fail_on_reports(self, during: str) -> None:
+        """A guest whose kernel reported a bug failed, whatever its command's status: the
+        report's first lines on stderr, then one error line."""
+        reports = self.kernel_reports()
+        if reports:
+            sys.stderr.write("".join(f"  {line}\n" for line in reports[:10]))
+            raise GuestCrashed(f"the guest kernel reported {len(reports)} problem line(s) "
+                               f"{during} (first: {reports[0].strip()[:120]})")
 
 
 def init_script() -> Path:
