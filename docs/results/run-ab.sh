@@ -15,5 +15,5 @@ ab() { # FILE BENCH-OPTIONS...
 ab cpu1-depth.json --cpus 1 --kcompressd 0,24,256
 ab cpu2-depth.json --cpus 2 --kcompressd 0,24,256
 ab cpu2-knobs.json --cpus 2 --kcompressd 24 --kcompressd-threads 2 --kcompressd-overflow 0,1
-ab cpu2-node2-depth.json --cpus 2 --nodes 2 --kcompressd 0,24
 ab cpu2-zswap.json --cpus 2 --backend zswap --kcompressd 0,24
+ab cpu2-node2-depth.json --cpus 2 --nodes 2 --kcompressd 0,24
