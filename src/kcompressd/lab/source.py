@@ -18,8 +18,8 @@ from kcompressd.lab.patches import Patch
 
 PACKAGE = "linux-source-6.12"
 TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
-APT_HINT = ("apt-get install -y linux-source-6.12 make flex bison bc libelf-dev libssl-dev cpio "
-            "qemu-system-x86")
+APT_HINT = ("apt-get install -y linux-source-6.12 make flex bison bc libelf-dev patch perl "
+            "libssl-dev cpio qemu-system-x86")
 EXTRACTED = ".kcompressd-extracted"
 APPLIED = ".kcompressd-applied"
 
