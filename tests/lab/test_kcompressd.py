@@ -74,7 +74,7 @@ def test_bench_vm_ab_depth_zero_queues_nothing(patched_kernel):
     doc = json.loads(r.stdout)
     off, on = doc["series"]
     assert off["sysctls"] == {"vm.kcompressd": 0} and on["sysctls"] == {"vm.kcompressd": 24}
-    assert off["runs"][0]["vmstat"]["kcompressd_queued"] == 0
+    assert off["runs"][0]["vmstat"].get("kcompressd_queued", 0) == 0  # zero deltas are dropped
     run = on["runs"][0]
     assert run["vmstat"]["kcompressd_queued"] > 0 and run["vmstat"]["kcompressd_written"] > 0
     assert run["cpu"]["kcompressd0"] > 0
