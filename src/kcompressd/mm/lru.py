@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 from kcompressd import PAGE_SIZE
+
+if TYPE_CHECKING:
+    from kcompressd.mm.lru_gen import GenLru
 
 YOUNG, REF, HOT, CLEAN, QUEUED = 1, 2, 4, 8, 16
 
@@ -52,6 +56,20 @@ def _merge_at(lst: deque[Run], i: int) -> None:
         del lst[i]
 
 
+def putback_queued(lru: AnonLru | GenLru, n: int, flags: int) -> int:
+    """Queued folios coming back from a reclaimer: those written while it had them isolated
+    come back in their new state (clean, or dirty again), the rest stay queued; the count
+    still queued, which the caller adds."""
+    for new in (CLEAN, 0):
+        k = min(n, lru.written_isolated[new])
+        if k:
+            lru.written_isolated[new] -= k
+            n -= k
+            lru.add_inactive_head(k, (flags & ~QUEUED) | new)
+    lru.nr_queued += n
+    return n
+
+
 class AnonLru:
     """inactive_anon and active_anon of one lruvec."""
 
@@ -79,16 +97,9 @@ class AnonLru:
         if n <= 0:
             return
         if flags & QUEUED:
-            # Written while a reclaimer had them isolated: they come back in their new state.
-            for new in (CLEAN, 0):
-                k = min(n, self.written_isolated[new])
-                if k:
-                    self.written_isolated[new] -= k
-                    n -= k
-                    self.add_inactive_head(k, (flags & ~QUEUED) | new)
+            n = putback_queued(self, n, flags)
             if not n:
                 return
-            self.nr_queued += n
         lst = self.inactive
         if lst and lst[0][1] == flags:
             lst[0][0] += n

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG, Run, _merge_at
+from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG, Run, _merge_at, putback_queued
 
 MIN_NR_GENS, MAX_NR_GENS = 2, 4
 MIN_LRU_BATCH = 64  # BITS_PER_LONG
@@ -83,15 +83,9 @@ class GenLru:
             return
         flags &= ~REF  # PG_referenced only decided the rejection
         if flags & QUEUED:
-            for new in (CLEAN, 0):
-                k = min(n, self.written_isolated[new])
-                if k:
-                    self.written_isolated[new] -= k
-                    n -= k
-                    self.add_inactive_head(k, (flags & ~QUEUED) | new)
+            n = putback_queued(self, n, flags)
             if not n:
                 return
-            self.nr_queued += n
         self._add(self.max_seq, n, flags)
 
     def add_active_head(self, n: int, flags: int) -> None:
