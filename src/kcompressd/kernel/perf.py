@@ -10,9 +10,12 @@ else make up "other".
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import signal
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 from kcompressd.errors import KcompressdError
 
 FREQUENCY_HZ = 999
+START_TIMEOUT_S = 120.0  # perf's setup in an emulated guest takes seconds
 CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("codec", re.compile(r"^(LZ4_|lz4|lzo1x|lzorle|lzo_|ZSTD_|zstd|HUF_|FSE_|deflate|"
                          r"zlib_deflate|zcomp_compress|crypto_.*compress|scomp_|acomp_)")),
@@ -47,10 +51,34 @@ class PerfRecorder:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start perf with its events disabled, enable them over its control FIFO and wait
+        for the ack: the window is recorded from its first instant even where perf takes
+        seconds to set up (an emulated guest), and a SIGINT cannot reach it mid-setup."""
+        ctl, ack = self.data.with_suffix(".ctl"), self.data.with_suffix(".ack")
+        for fifo in (ctl, ack):
+            os.mkfifo(fifo, 0o600)
         argv = ["perf", "record", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ), "-g",
-                "--tid", ",".join(map(str, self.tids)), "-o", str(self.data)]
+                "--tid", ",".join(map(str, self.tids)), "-o", str(self.data),
+                "-D", "-1", "--control", f"fifo:{ctl},{ack}"]
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+        # O_RDWR: opening either end never blocks, even if perf dies before opening its own.
+        ctl_fd, ack_fd = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
+        try:
+            os.write(ctl_fd, b"enable\n")
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not select.select([ack_fd], [], [], 0.2)[0]:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise KcompressdError(f"perf record did not start: {self._last_error()}")
+            os.read(ack_fd, 64)
+        finally:
+            os.close(ctl_fd)
+            os.close(ack_fd)
+
+    def _last_error(self) -> str:
+        err = self.log.read_text(errors="replace").strip()
+        return err.splitlines()[-1] if err else "no message"
 
     def stop(self) -> None:
         """SIGINT makes perf flush and close its data file; idempotent (undo action)."""
@@ -67,8 +95,7 @@ class PerfRecorder:
         self.stop()
         assert self.proc is not None
         if self.proc.returncode not in (0, -signal.SIGINT) or not self.data.exists():
-            err = self.log.read_text(errors="replace").strip()
-            raise KcompressdError(f"perf record failed: {err.splitlines()[-1] if err else '?'}")
+            raise KcompressdError(f"perf record failed: {self._last_error()}")
         out = subprocess.run(["perf", "script", "-i", str(self.data), "-F", "comm,tid,ip,sym"],
                              capture_output=True, text=True, check=False)
         if out.returncode:
