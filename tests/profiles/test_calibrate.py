@@ -68,8 +68,13 @@ def test_kswapd_split_per_page_and_codec_rescaled() -> None:
                          np.array([100.0, 300.0]), "timed")}
     memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
                                            "watermark_scale_factor")}
-    p = build_profile("host", codecs, pages, BENCH, "bench.json", memory, {})
+    eater = {"touch": 2000.0, "revisit": 300.0, "copy": 250.0, "fault": 1750.0}
+    p = build_profile("host", codecs, pages, BENCH, "bench.json", memory, {}, eater, "c")
     assert p.kind == "measured"
+    assert {k: v.value for k, v in p.eater.items()} == {
+        "touch_ns": 2000.0, "revisit_ns": 300.0, "fault_ns": 1750.0}
+    assert p.scenario_defaults()["workload"] == {
+        "touch_us": 2.0, "revisit_us": 0.3, "fault_us": 1.75}
     assert p.reclaim["scan_ns"].value == pytest.approx((1 - UNMAP_SHARE) * 7.0 / 2e6 * 1e9)
     assert p.reclaim["unmap_ns"].value == pytest.approx(UNMAP_SHARE * 7.0 / 8e5 * 1e9, rel=1e-3)
     assert p.info["kernel_compress_ns_per_page"].value == pytest.approx(3.0 / 8e5 * 1e9)
@@ -87,3 +92,12 @@ def test_only_a_baseline_perf_run_calibrates(change: Any, message: str) -> None:
     change(b)
     with pytest.raises(KcompressdError, match=message):
         kswapd_split(b)
+
+
+def test_the_eater_loop_is_timed_per_page() -> None:
+    from kcompressd.profiles.measure import measure_eater
+
+    corpus = bytes(range(256)) * 16 * 64
+    ns = measure_eater(corpus, mib=4, repeat=1)
+    assert ns["touch"] > 0 and ns["revisit"] > 0 and ns["copy"] > 0
+    assert ns["fault"] == pytest.approx(max(0.0, ns["touch"] - ns["copy"]))

@@ -174,6 +174,20 @@ class ZramStore:
         self.huge_pages_since += d.huge
         return need
 
+    def free(self, d: Draw) -> int:
+        """zram_free_page() of the drawn objects (a swap-in released their slots); returns
+        the zsmalloc pages given back. The pool shrinks with its class-rate sum, as if freed
+        objects emptied zspages in order (no fragmentation: zs_compact() is not modelled)."""
+        self._zs = max(0.0, self._zs - d.zs_pages)
+        released = self.mem_used_pages - math.ceil(self._zs - 1e-9)
+        self.mem_used_pages -= released
+        self.slots_used = max(0, self.slots_used - d.n)
+        self.pages_stored = max(0, self.pages_stored - d.n)
+        self.compr_data_size = max(0, self.compr_data_size - d.compr_bytes)
+        self.same_pages = max(0, self.same_pages - d.same)
+        self.huge_pages = max(0, self.huge_pages - d.huge)
+        return released
+
     def mm_stat(self) -> dict[str, int]:
         """The fields of /sys/block/zramN/mm_stat (see backends.zram_stats.MM_STAT_FIELDS)."""
         return zram_stats.mm_stat(

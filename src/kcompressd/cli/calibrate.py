@@ -1,13 +1,16 @@
-"""`kcompressd calibrate`: a measured machine profile of this host, for the simulator.
+"""`kcompressd calibrate`: a measured machine profile of this host or a lab guest.
 
 Why a command: the simulator's costs must come from a file (a profile), so that a result can
 be reproduced anywhere; this writes that file for the machine it runs on (codec costs on a
-corpus, kswapd's split from a baseline `bench --perf`, memory and watermarks).
+corpus, the bench eater's own work per page, kswapd's split from a baseline `bench --perf`,
+memory and watermarks). With `--vm` the same command runs inside a lab guest of the given
+shape (the guest's root is this host's), so every cost is the guest's.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -19,7 +22,9 @@ import typer
 from kcompressd import PAGE_SIZE
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.errors import KcompressdError
+from kcompressd.lab.qemu import Shape
 from kcompressd.outfile import atomic_output, check_writable
+from kcompressd.profiles import Profile
 
 DEFAULT_CORPUS = "builtin:phone"
 
@@ -31,6 +36,12 @@ def corpus_pages(spec: str) -> list[bytes]:
 
     data = read_corpus_bytes(corpus_path(spec))
     return [data[i:i + PAGE_SIZE] for i in range(0, len(data), PAGE_SIZE)]
+
+
+def baseline_args() -> list[str]:
+    """Bench options that switch offload off: a kernel with the Kcompressd patch offloads by
+    default (vm.kcompressd = 24), and only baseline runs calibrate."""
+    return ["--kcompressd", "0"] if Path("/proc/sys/vm/kcompressd").exists() else []
 
 
 def run_bench_json(args: list[str]) -> dict[str, Any]:
@@ -58,36 +69,104 @@ def calibrate_cmd(
                                       f"the bench writes); default {DEFAULT_CORPUS}."),
     bench_result: Path | None = typer.Option(None, help="A baseline `kcompressd bench --perf "
                                              "--json` result; without it one is run (root)."),
+    duration: float = typer.Option(30.0, help="Measured seconds of the baseline bench run."),
+    vm: bool = typer.Option(False, "--vm", help="Calibrate a lab guest of this shape instead "
+                            "of this host (see `kcompressd lab`)."),
+    kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or "
+                                      "a bzImage path (default: the project's build)."),
+    cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
+    memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
+    nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
+    accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
     json_out: bool = typer.Option(False, "--json", help="Print the profile as JSON too."),
 ) -> None:
-    """Measure this machine into a profile: codec costs, kswapd's split, memory."""
+    """Measure this machine (or a lab guest) into a profile: codec costs, the eater's work,
+    kswapd's split, memory."""
+    check_writable(output)
+    if not (duration > 0 and math.isfinite(duration)):
+        raise KcompressdError(f"--duration must be a positive number of seconds, got "
+                              f"{duration}")
+    if vm:
+        profile = _calibrate_in_guest(output, corpus, bench_result, duration, kernel,
+                                      Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel)
+    else:
+        profile = _calibrate_here(output, corpus, bench_result, duration)
+    if json_out:
+        emit_json({"profile": str(output), "reclaim": {k: v.value for k, v in
+                                                        profile.reclaim.items()},
+                   "eater": {k: v.value for k, v in profile.eater.items()},
+                   "info": {k: v.value for k, v in profile.info.items()}})
+    else:
+        stdout.print(f"wrote {output}: scan {profile.reclaim['scan_ns'].value:g} ns, unmap "
+                     f"{profile.reclaim['unmap_ns'].value:g} ns per page; eater touch "
+                     f"{profile.eater['touch_ns'].value:g} ns per page; codecs "
+                     f"{', '.join(sorted(profile.codecs))}")
+
+
+def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
+                    duration: float) -> Profile:
     from kcompressd.codecs import available
     from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
-    from kcompressd.profiles.measure import measure_codecs
+    from kcompressd.profiles.measure import measure_codecs, measure_eater
 
-    check_writable(output)
     spec = corpus or DEFAULT_CORPUS
     pages = corpus_pages(spec)
     if bench_result is not None:
         bench, origin = load_bench_result(bench_result), str(bench_result)
     else:
-        bench = run_bench_json(["--perf", *(["--corpus", corpus] if corpus else [])])
+        bench = run_bench_json(["--perf", "--duration", f"{duration!r}", *baseline_args(),
+                                *(["--corpus", corpus] if corpus else [])])
         origin = "run by calibrate"
     kswapd_split(bench)  # refuse a result that cannot calibrate before timing anything
-    stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec} ...")
+    stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec}, and the "
+                 "eater's loop ...")
     codecs = measure_codecs(pages, available(), spec)
+    eater = measure_eater(b"".join(pages))
     memory, info = host_memory()
-    profile = build_profile(output.stem, codecs, pages, bench, origin, memory, info)
+    profile = build_profile(output.stem, codecs, pages, bench, origin, memory, info, eater,
+                            spec)
     with atomic_output(output) as tmp:
         tmp.write_text(profile.to_toml())
-    if json_out:
-        emit_json({"profile": str(output), "reclaim": {k: v.value for k, v in
-                                                        profile.reclaim.items()},
-                   "info": {k: v.value for k, v in profile.info.items()}})
-    else:
-        stdout.print(f"wrote {output}: scan {profile.reclaim['scan_ns'].value:g} ns, unmap "
-                     f"{profile.reclaim['unmap_ns'].value:g} ns per page; codecs "
-                     f"{', '.join(sorted(profile.codecs))}")
+    return profile
+
+
+def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | None,
+                        duration: float, kernel: str | None, shape: Shape,
+                        accel: str) -> Profile:
+    """`kcompressd calibrate` inside a guest; its profile comes back through the job share."""
+    from kcompressd.lab.machine import machine
+    from kcompressd.profiles import parse_profile
+    from kcompressd.vmbench import GUEST_JOB, TIMEOUT_BASE
+
+    m = machine(kernel, shape, accel)
+    command = [sys.executable, "-m", "kcompressd", "calibrate", "-o",
+               str(GUEST_JOB / f"{output.stem}.toml"), "--duration", f"{duration!r}"]
+    if corpus is not None:
+        command += ["--corpus", corpus if corpus.startswith("builtin:")
+                    else str(Path(corpus).resolve())]
+    if bench_result is not None:
+        command += ["--bench-result", str(bench_result.resolve())]
+    got: dict[str, str] = {}
+
+    def collect(job: Path) -> None:
+        if (job / f"{output.stem}.toml").exists():
+            got["text"] = (job / f"{output.stem}.toml").read_text()
+
+    run = m.run(command, timeout=TIMEOUT_BASE * 2 + 6 * duration, stdout=sys.stderr.buffer,
+                stderr=sys.stderr.buffer, collect=collect)
+    run.fail_on_reports("during calibration")
+    if run.status != 0 or "text" not in got:
+        raise KcompressdError(f"calibrate in the guest failed (exit status {run.status}); its "
+                              "messages are above")
+    vm = m.describe()
+    text = got["text"].replace('description = "measured on ',
+                               f'description = "lab guest {vm["cpus"]} vCPU '
+                               f'{vm["memory_mib"]} MiB {vm["accel"]}, kernel '
+                               f'{vm["kernel"].get("id") or "?"}, measured on ', 1)
+    profile = parse_profile(output.stem, text, str(output))
+    with atomic_output(output) as tmp:
+        tmp.write_text(text)
+    return profile
 
 
 def register(app: typer.Typer) -> None:

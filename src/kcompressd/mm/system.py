@@ -24,7 +24,7 @@ SWAP_CLUSTER_MAX = 32
 # MAX_RECLAIM_RETRIES is defined with the node (allow_direct_reclaim needs it) and re-exported.
 __all__ = ["MAX_RECLAIM_RETRIES", "SWAP_CLUSTER_MAX", "MemorySystem", "ScanControl"]
 
-VMSTAT_EXTRA = ("zram_writestall", "pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
+VMSTAT_EXTRA = ("pswpin", "zram_writestall", "pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
                 "reclaim_throttle_writeback", "reclaim_throttle_noprogress",
                 "pfmemalloc_throttle", "swap_alloc_fail", "zram_write_fail")
 
@@ -44,11 +44,14 @@ class ScanControl:
 
 class MemorySystem:
     def __init__(self, sim: Sim, nodes: list[Node], sampler: ZramSampler, store: ZramStore,
-                 costs: Costs, design: Design, *, hz: int, timeline: Timeline | None) -> None:
+                 costs: Costs, design: Design, *, hz: int, timeline: Timeline | None,
+                 swapin_sampler: ZramSampler | None = None) -> None:
         self.sim = sim
         self.nodes = nodes
         self.sampler = sampler
         self.store = store
+        # Objects a swap-in reads back: drawn like stored ones, costed at decompression.
+        self.swapin_sampler = swapin_sampler
         self.costs = costs
         self.design = design
         self.hz = hz
@@ -59,6 +62,8 @@ class MemorySystem:
              *VMSTAT_EXTRA), 0)
         self.measuring = False
         self.stall_us: list[float] = []
+        self.chunk_us: list[float] = []  # region eaters' chunk latencies (mm.workload)
+        self.lru_seq = 0  # anon pages that entered the LRU so far (see workload.Region)
         # Work at speed 1.0 per thread, split as the thread's profile would show it.
         self.cpu_split: dict[str, list[float]] = {}
         self.oom_victim: str | None = None
@@ -125,6 +130,23 @@ class MemorySystem:
         node.free -= need
         node.zs_pages += need
         return True
+
+    def swap_in(self, n: int) -> float:
+        """`do_swap_page()` on a synchronous zram device, after the fault's folio is allocated:
+        `swap_read_folio()` decompresses each page (`zram_read_page()`), then `swap_free()`
+        reaches `zram_slot_free_notify()`, which frees the object and its slot; zsmalloc's
+        pages go back to the nodes that were charged. Returns the decompression work (s at
+        speed 1.0)."""
+        assert self.swapin_sampler is not None
+        d = self.swapin_sampler.draw_many(n)
+        released = self.store.free(d)
+        for node in self.nodes:
+            k = min(released, node.zs_pages)
+            node.zs_pages -= k
+            node.free += k
+            released -= k
+        self.vm["pswpin"] += n
+        return d.cost
 
     # -- writeback ---------------------------------------------------------------------------
     def start_writeback(self, node: Node, k: int) -> None:

@@ -17,7 +17,7 @@ Every scalar is ``{ value = X, source = "..." }``; every codec table has a ``sou
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,9 @@ class Profile:
     `cpu` holds big_speed/little_speed; `memory` total_mb, min_free_kbytes,
     watermark_scale_factor (they become the scenario's defaults); `facts` (kind facts) holds
     kswapd_pgsteal_per_s, compress_share, unmap_share; `reclaim` (kind measured) scan_ns and
-    unmap_ns per page; `info` anything recorded for the reader (watermarks the kernel reported).
+    unmap_ns per page; `eater` (optional, measured) the bench eater's touch_ns, revisit_ns and
+    fault_ns per page (the region eater's workload.* costs); `info` anything recorded for the
+    reader (watermarks the kernel reported).
     """
 
     name: str
@@ -55,6 +57,7 @@ class Profile:
     reclaim: dict[str, Sourced]
     codecs: dict[str, CodecCosts]
     info: dict[str, Sourced]
+    eater: dict[str, Sourced] = field(default_factory=dict)
 
     def codec(self, name: str) -> CodecCosts:
         try:
@@ -73,12 +76,15 @@ class Profile:
         }
         if self.facts:
             out["calibration"] = {k: v.value for k, v in self.facts.items()}
+        if self.eater:
+            out["workload"] = {f"{k.removesuffix('_ns')}_us": v.value / 1000
+                               for k, v in self.eater.items()}
         return out
 
     def to_toml(self) -> str:
         """The profile as TOML text (what `load_profile` reads back)."""
         lines = [f"description = {_q(self.description)}", f"kind = {_q(self.kind)}", ""]
-        for section in ("cpu", "memory", "facts", "reclaim", "info"):
+        for section in ("cpu", "memory", "facts", "reclaim", "eater", "info"):
             values: dict[str, Sourced] = getattr(self, section)
             if not values:
                 continue
@@ -106,6 +112,7 @@ _REQUIRED = {
     "facts": ("kswapd_pgsteal_per_s", "compress_share", "unmap_share"),
     "reclaim": ("scan_ns", "unmap_ns"),
 }
+EATER_KEYS = ("touch_ns", "revisit_ns", "fault_ns")
 
 
 def _sourced(origin: str, key: str, raw: Any) -> Sourced:
@@ -127,7 +134,7 @@ def parse_profile(name: str, text: str, origin: str) -> Profile:
     if kind not in KINDS:
         raise KcompressdError(f"{origin}: kind: expected one of {', '.join(KINDS)}")
     wanted = ("cpu", "memory", "facts" if kind == "facts" else "reclaim")
-    known = {"description", "kind", "codec", "info", *_REQUIRED}
+    known = {"description", "kind", "codec", "info", "eater", *_REQUIRED}
     for key in raw:
         if key not in known:
             raise KcompressdError(f"{origin}: {key}: unknown profile key")
@@ -148,6 +155,11 @@ def parse_profile(name: str, text: str, origin: str) -> Profile:
             if allowed is not None and key not in allowed:
                 raise KcompressdError(f"{origin}: {section}.{key}: unknown profile key")
         sections[section] = {k: _sourced(origin, f"{section}.{k}", v) for k, v in given.items()}
+    eater = raw.get("eater", {})
+    if eater and (kind != "measured" or set(eater) != set(EATER_KEYS)):
+        raise KcompressdError(f"{origin}: [eater] belongs to a measured profile and holds "
+                              f"{', '.join(EATER_KEYS)}")
+    sections["eater"] = {k: _sourced(origin, f"eater.{k}", v) for k, v in eater.items()}
     codecs = {}
     for codec, table in raw.get("codec", {}).items():
         try:
@@ -158,7 +170,7 @@ def parse_profile(name: str, text: str, origin: str) -> Profile:
         raise KcompressdError(f"{origin}: no [codec.<name>] table")
     return Profile(name, str(raw.get("description", "")), kind, sections["cpu"],
                    sections["memory"], sections["facts"], sections["reclaim"], codecs,
-                   sections["info"])
+                   sections["info"], sections["eater"])
 
 
 def _builtin_dir() -> Any:

@@ -10,6 +10,7 @@
   lz4 and this process's differ in build and cache state); other codecs stay as timed.
   kswapd's swap-outs are pswpout x pgsteal_kswapd / (pgsteal_kswapd + pgsteal_direct): the
   run's counters do not split pswpout by reclaimer.
+- The bench eater's own work per page (`measure.measure_eater`): touch, revisit, fault.
 - Memory and watermarks as the kernel reports them: MemTotal, vm.min_free_kbytes,
   vm.watermark_scale_factor, and each zone's min/low/high from /proc/zoneinfo (recorded).
 """
@@ -106,8 +107,10 @@ def scale_codec(c: CodecCosts, factor: float, why: str) -> CodecCosts:
 
 def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[bytes],
                   bench: Mapping[str, Any], bench_origin: str,
-                  memory: dict[str, Sourced], info: dict[str, Sourced]) -> Profile:
-    """A measured profile from the codec tables, a baseline bench result and the memory."""
+                  memory: dict[str, Sourced], info: dict[str, Sourced],
+                  eater_ns: Mapping[str, float], corpus: str) -> Profile:
+    """A measured profile from the codec tables, a baseline bench result, the eater loop's
+    timings and the memory."""
     k = kswapd_split(bench)
     algorithm = bench.get("meta", {}).get("plan", {}).get("algorithm", "lz4")
     src = f"baseline bench --perf {bench_origin} ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)"
@@ -134,5 +137,15 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
             "kernel_vs_user_codec": Sourced(float(f"{factor:.4g}"), why)}
     cpu = {"big_speed": Sourced(1.0, f"definition: a CPU of this machine ({cpu_model()})"),
            "little_speed": Sourced(1.0, "this machine's CPUs are all alike")}
+    how = f"the bench eater's loop on 64 MiB of {corpus}, no reclaim, min of 3 passes"
+    eater = {
+        "touch_ns": Sourced(float(f"{eater_ns['touch']:.4g}"), f"{how}: new anonymous pages "
+                            "(fault, clear_page, copy)"),
+        "revisit_ns": Sourced(float(f"{eater_ns['revisit']:.4g}"), f"{how}: resident pages "
+                              "checked (memcmp) and rewritten"),
+        "fault_ns": Sourced(float(f"{eater_ns['fault']:.4g}"), f"{how}: new pages minus the "
+                            "copy alone, the fault itself (charged per swap-in besides the "
+                            "decompression)"),
+    }
     return Profile(name, f"measured on {cpu_model()}", "measured", cpu, memory, {}, reclaim,
-                   codecs, info)
+                   codecs, info, eater)

@@ -1,4 +1,5 @@
-"""Measuring a machine for a profile: codec costs on a corpus, and what the host is.
+"""Measuring a machine for a profile: codec costs on a corpus, the bench eater's own work per
+page, and what the host is.
 
 Used by `kcompressd calibrate` (absolute costs of this machine) and to record the shape of the
 built-in profiles' codec tables.
@@ -6,12 +7,20 @@ built-in profiles' codec tables.
 
 from __future__ import annotations
 
+import mmap
 import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from kcompressd.corpus.measure import measure_pages
+from kcompressd.kernel.workload import (
+    CHUNK_BYTES,
+    CHUNK_PAGES,
+    EaterReport,
+    check_chunk,
+    corpus_source,
+)
 from kcompressd.profiles.codec_costs import CodecCosts, fit
 
 REPEAT = 5  # timings per page; the minimum is kept (see corpus.measure)
@@ -41,3 +50,41 @@ def measure_codecs(pages: Sequence[bytes], codecs: Sequence[str], corpus: str,
                "median per 256-byte bucket of compressed length")
         out[codec] = fit(codec, m.comp_len[sel], m.compress_ns[sel], m.decompress_ns[sel], src)
     return out
+
+
+EATER_MIB = 64  # region the eater loop is timed on: far beyond the CPU caches
+
+
+def measure_eater(corpus: bytes, *, mib: int = EATER_MIB, repeat: int = 3) -> dict[str, float]:
+    """ns per page of the bench eater's loop (kernel.workload.eat) on this machine, no reclaim
+    involved: `touch` writes corpus chunks into new anonymous pages (the faults included),
+    `revisit` checks and rewrites resident ones, `copy` only rewrites them; `fault` = touch -
+    copy is the anonymous fault itself (do_anonymous_page(), clear_page()). Minimum of
+    `repeat` passes, each on a fresh mapping."""
+    from ctypes import addressof, c_char, c_char_p, c_void_p, cast
+
+    src, period = corpus_source(corpus)
+    view = memoryview(src)
+    src_addr = cast(c_char_p(src), c_void_p).value or 0
+    size = mib << 20
+    chunks = size // CHUNK_BYTES
+    report = EaterReport(0, 0)
+    best = {"touch": float("inf"), "revisit": float("inf"), "copy": float("inf")}
+    clock = time.perf_counter_ns
+    for _ in range(repeat):
+        mem = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        mem.madvise(mmap.MADV_NOHUGEPAGE)
+        buf = memoryview(mem)
+        base = addressof(c_char.from_buffer(mem))
+        for name in ("touch", "revisit", "copy"):
+            t0 = clock()
+            for c in range(chunks):
+                off, pos = c * CHUNK_BYTES, (c * CHUNK_BYTES) % period
+                if name == "revisit":
+                    check_chunk(report, base + off, src_addr + pos, off)
+                buf[off:off + CHUNK_BYTES] = view[pos:pos + CHUNK_BYTES]
+            best[name] = min(best[name], (clock() - t0) / (chunks * CHUNK_PAGES))
+        buf.release()
+        mem.close()
+    best["fault"] = max(0.0, best["touch"] - best["copy"])
+    return best

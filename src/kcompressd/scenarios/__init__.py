@@ -271,6 +271,17 @@ def _check_consistency(d: dict[str, Any]) -> None:
     if used > mem["total_mb"]:
         raise KcompressdError(f"memory.free_mb: unreclaimable + free + workload.hot_mb = "
                               f"{used} MiB exceeds memory.total_mb {mem['total_mb']}")
+    wl = d["workload"]
+    if wl["region_mb"]:
+        if wl["kind"] != "memeater" or wl["alloc_mb"]:
+            raise KcompressdError("workload.region_mb: a region eater is a memeater with "
+                                  "workload.alloc_mb = 0 (it runs until the run ends)")
+        if wl["prefill_mb"] > wl["region_mb"]:
+            raise KcompressdError(f"workload.prefill_mb: {wl['prefill_mb']} MiB exceeds "
+                                  f"workload.region_mb {wl['region_mb']}")
+    elif wl["prefill_mb"]:
+        raise KcompressdError("workload.prefill_mb: only a region eater (workload.region_mb "
+                              "> 0) has a prefill")
     if run["warmup_s"] >= run["duration_s"]:
         raise KcompressdError(f"run.warmup_s: {run['warmup_s']:g} s leaves nothing to measure "
                               f"in run.duration_s {run['duration_s']:g} s")

@@ -73,6 +73,10 @@ class WorkloadSection:
     threads: int
     touch_us: float
     alloc_mb: int  # per thread; 0: until the run ends
+    region_mb: int  # per thread; > 0: a region eater (mm.workload.Region)
+    prefill_mb: int
+    revisit_us: float
+    fault_us: float
     start_s: float
     hot_mb: int
     hogs: int

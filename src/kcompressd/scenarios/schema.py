@@ -71,6 +71,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "touch_us": Field(1.2, "CPU per page faulted: fault, clear_page, the thread's writes "
                           "(µs at speed 1.0)", 0.0, 1e6),
         "alloc_mb": Field(0, "per thread; 0: allocate until the run ends", 0, 1 << 24),
+        "region_mb": Field(0, "per thread: write this region pass after pass, as `kcompressd "
+                           "bench`'s eaters do (revisits of swapped-out pages fault them "
+                           "back); 0: only new pages", 0, 1 << 24),
+        "prefill_mb": Field(0, "per thread: the part of region_mb written before the run (the "
+                            "anon on the LRU at start)", 0, 1 << 24),
+        "revisit_us": Field(0.0, "region eaters: CPU per revisited page, the check and the "
+                            "copy (µs at speed 1.0)", 0.0, 1e6),
+        "fault_us": Field(0.0, "region eaters: CPU of a swap-in fault per page besides the "
+                          "decompression (µs at speed 1.0)", 0.0, 1e6),
         "start_s": Field(0.0, "when the allocating threads start", 0.0, 1e6),
         "hot_mb": Field(0, "working set kept referenced (counted in the anon at start)",
                         0, 1 << 24),

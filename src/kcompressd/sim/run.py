@@ -5,10 +5,11 @@ anon LRU, kswapd, direct reclaim, writeback throttling in `mm`; zram's costs, si
 zsmalloc memory in `backends.zram_cost`; the offload designs in `designs`; costs derived from
 the thread's facts in `mm.calibration`.
 
-Left out (each would be its own piece of work): file pages and the file LRU, swap-in and
-refaults, MGLRU, memcg, zswap as a backend, zsmalloc fragmentation and compaction, the
-scanning priority and anon/file balance of get_scan_count(), per-CPU page lists, CPU affinity
-and per-CPU runqueues (one global CFS-like runqueue), power.
+Swap-ins are modelled for region eaters (workload.region_mb, the bench's eaters); the LRU is
+classic or MGLRU (memory.lru). Left out (each would be its own piece of work): file pages and
+the file LRU, refault detection (workingset), memcg, zswap as a backend, zsmalloc
+fragmentation and compaction, the anon/file balance of get_scan_count(), per-CPU page lists,
+CPU affinity and per-CPU runqueues (one global CFS-like runqueue), power.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from kcompressd.mm.node import Node
 from kcompressd.mm.system import MemorySystem
 from kcompressd.mm.vmscan import kswapd
 from kcompressd.mm.watermarks import default_min_free_kbytes, setup_per_zone_wmarks
-from kcompressd.mm.workload import cpu_hog, memory_eater
+from kcompressd.mm.workload import EaterCosts, Region, cpu_hog, memory_eater, region_eater
 from kcompressd.profiles import Profile, load_profile
 from kcompressd.result import make_result
 from kcompressd.scenarios import Scenario
@@ -40,6 +41,7 @@ from kcompressd.sim.metrics import reclaim_summary
 from kcompressd.trace import Timeline
 
 MB = 1 << 20
+SWAPIN_STREAM = 0x5A9  # the swap-in draws' random stream, apart from the writes'
 
 
 @dataclass
@@ -168,13 +170,19 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
                           cfg.memory.lru)
     model = ZramCostModel(sizes, table_ns * costs.compress_scale, chain_size=swap.chain_size)
     sampler = ZramSampler(model, seed)
+    swapin = None
+    if cfg.workload.region_mb:  # swap-ins read objects back: costed at decompression
+        dtable = np.where(sizes.same_filled, 0.0, table.decompress(sizes.comp_len))
+        swapin = ZramSampler(ZramCostModel(sizes, dtable * costs.compress_scale,
+                                           chain_size=swap.chain_size), seed + SWAPIN_STREAM)
     store = ZramStore(swap.disksize_mb * MB)
 
     sim = _build_sim(cfg.machine)
     nodes = _build_nodes(cfg)
     d = make_design(design_name, params)
     mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg.machine.hz,
-                      timeline=Timeline() if timeline else None)
+                      timeline=Timeline() if timeline else None, swapin_sampler=swapin)
+    mm.lru_seq = sum(n.lru.pages for n in nodes)
     for node in nodes:
         for i in range(d.kswapd_threads):
             name = f"kswapd{node.id}" if i == 0 else f"kswapd{node.id}:{i}"
@@ -198,11 +206,17 @@ def _start_workload(m: Machine) -> None:
             sim.stop()  # a finite workload is over
 
     def start(_: Any) -> None:
+        costs = EaterCosts(wl.touch_us * 1e-6, wl.revisit_us * 1e-6, wl.fault_us * 1e-6)
         for i in range(wl.threads):
             local = nodes[i % len(nodes)]
             zonelist = [local, *(n for n in nodes if n is not local)]
-            sim.spawn(f"{prefix}{i}", memory_eater(m.mm, zonelist, per_thread,
-                                                   wl.touch_us * 1e-6, done))
+            if wl.region_mb:
+                region = Region.prefilled(_pages(wl.region_mb), _pages(wl.prefill_mb), i,
+                                          wl.threads)
+                body = region_eater(m.mm, zonelist, region, costs, m.mm.chunk_us)
+            else:
+                body = memory_eater(m.mm, zonelist, per_thread, costs.touch, done)
+            sim.spawn(f"{prefix}{i}", body)
 
     sim.call_at(wl.start_s, start)
     for i in range(wl.hogs):
@@ -294,8 +308,10 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "nr_writeback_end": sum(n.writeback for n in mm.nodes),
         "warnings": m.design.warnings(),
     }
+    # Region eaters time their chunks as the bench's eaters do; others give allocation stalls.
+    latency = mm.chunk_us if wl.region_mb else mm.stall_us
     result = make_result(source="simulator", vmstat=vmstat, measured_seconds=measured,
-                         cpu=cpu, latency_us=mm.stall_us, zram=zram, workload=workload,
+                         cpu=cpu, latency_us=latency, zram=zram, workload=workload,
                          scenario=cfg, meta=meta)
     result["reclaim"] = reclaim_summary(result)
     return result
