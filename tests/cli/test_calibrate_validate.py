@@ -20,7 +20,8 @@ BENCH = {
     "workload": {"corpus": "builtin:phone"},
     "meta": {"measured_seconds": 2.0, "cpus": 2, "sysctls": {},
              "plan": {"threads": 1, "play": 512 * MB, "mem_total": 1024 * MB,
-                      "prefill": 448 * MB, "algorithm": "lz4", "zram_disksize": 1024 * MB}},
+                      "prefill": 448 * MB, "per_eater": 768 * MB, "algorithm": "lz4",
+                      "zram_disksize": 1024 * MB}},
     "profile": {"kswapd0": {"split": {"compression": 0.5, "scan_unmap": 0.4, "other": 0.1}}},
 }
 

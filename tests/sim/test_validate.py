@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kcompressd.errors import KcompressdError
+from kcompressd.profiles import Sourced, load_profile
 from kcompressd.scenarios import load_scenario
 from kcompressd.sim.validate import errors, metrics, plan_overrides
 
 MB = 1 << 20
+
+
+@pytest.fixture
+def measured(tmp_path: Path) -> str:
+    """A measured profile (the phone's codec tables, made-up reclaim and eater costs)."""
+    phone = load_profile("phone")
+    p = replace(phone, kind="measured", facts={},
+                reclaim={"scan_ns": Sourced(500.0, "test"), "unmap_ns": Sourced(800.0, "t")},
+                eater={"touch_ns": Sourced(2000.0, "test"), "revisit_ns": Sourced(300.0, "t"),
+                       "fault_ns": Sourced(1500.0, "test")})
+    path = tmp_path / "measured.toml"
+    path.write_text(p.to_toml())
+    return str(path)
 
 
 def real(sysctls: dict[str, int] | None = None) -> dict[str, Any]:
@@ -22,25 +39,34 @@ def real(sysctls: dict[str, int] | None = None) -> dict[str, Any]:
         "workload": {"corpus": "builtin:phone"},
         "meta": {"measured_seconds": 10.0, "cpus": 2, "sysctls": sysctls or {},
                  "plan": {"threads": 2, "play": 4096 * MB, "mem_total": 8192 * MB,
-                          "prefill": 1024 * MB, "algorithm": "lz4",
+                          "prefill": 1024 * MB, "per_eater": 3072 * MB, "algorithm": "lz4",
                           "zram_disksize": 8192 * MB}},
     }
 
 
-def test_the_plan_becomes_the_scenario() -> None:
-    sets, design = plan_overrides(real(), "phone")
+def test_the_plan_becomes_the_scenario(measured: str) -> None:
+    sets, design = plan_overrides(real(), measured)
     assert design == "none"
     s = load_scenario("phone-memeater", sets)
     assert s["machine"]["cpus"] == 2 and s["memory"]["lru"] == "classic"
     assert s["memory"]["total_mb"] == 8192 and s["memory"]["unreclaimable_mb"] == 4096
     assert s["memory"]["free_mb"] == 2048  # play minus what the two eaters prefilled
     assert s["workload"]["threads"] == 2 and s["workload"]["alloc_mb"] == 0
+    # The bench's eaters: regions written pass after pass, at the profile's measured costs.
+    assert (s["workload"]["region_mb"], s["workload"]["prefill_mb"]) == (3072, 1024)
+    assert (s["workload"]["touch_us"], s["workload"]["revisit_us"],
+            s["workload"]["fault_us"]) == (2.0, 0.3, 1.5)
     assert s["run"]["duration_s"] - s["run"]["warmup_s"] == pytest.approx(10.0)
 
 
-def test_kcompressd_sysctls_become_the_design_s_parameters() -> None:
+def test_a_profile_without_eater_costs_cannot_replay_a_run() -> None:
+    with pytest.raises(KcompressdError, match="no \\[eater\\] costs"):
+        plan_overrides(real(), "phone")
+
+
+def test_kcompressd_sysctls_become_the_design_s_parameters(measured: str) -> None:
     sets, design = plan_overrides(real({"vm.kcompressd": 256, "vm.kcompressd_threads": 2,
-                                        "vm.kcompressd_overflow": 0}), "phone")
+                                        "vm.kcompressd_overflow": 0}), measured)
     assert design == "kcompressd"
     params = load_scenario("phone-memeater", sets).design_params("kcompressd")
     assert params == {"depth": 256, "threads": 2, "overflow": 0, "memalloc": 1}

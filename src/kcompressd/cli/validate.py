@@ -1,8 +1,9 @@
 """`kcompressd validate`: the real bench and the simulator on the same plan, side by side.
 
 Why: a simulator is only worth its predictions; this runs `kcompressd bench --json` on this
-machine (root), replays the run's plan in the simulator with a measured profile
-(`kcompressd calibrate`), and prints both with the relative error of each metric.
+machine (root) or in a lab guest (`--vm`), replays the run's plan in the simulator with a
+measured profile (`kcompressd calibrate`) and the run's Kcompressd sysctls as the `kcompressd`
+design's parameters, and prints both with the relative error of each metric.
 """
 
 from __future__ import annotations
@@ -45,12 +46,26 @@ def validate_cmd(
                                       "default otherwise)."),
     threads: int | None = typer.Option(None, help="Eater processes (bench's default "
                                        "otherwise)."),
+    duration: float = typer.Option(30.0, help="Measured seconds of the bench run."),
+    kcompressd: int | None = typer.Option(None, help="vm.kcompressd queue depth (patched "
+                                          "kernels; 0 switches the offload off)."),
+    kcompressd_threads: int | None = typer.Option(None, help="vm.kcompressd_threads."),
+    kcompressd_overflow: int | None = typer.Option(None, help="vm.kcompressd_overflow."),
+    kcompressd_memalloc: int | None = typer.Option(None, help="vm.kcompressd_memalloc."),
     bench_result: Path | None = typer.Option(None, help="Compare with this `bench --json` "
                                              "result instead of running the bench."),
+    vm: bool = typer.Option(False, "--vm", help="Run the bench in a lab guest of this shape "
+                            "(see `kcompressd lab`)."),
+    kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or "
+                                      "a bzImage path (default: the project's build)."),
+    cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
+    memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
+    nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
+    accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
     background: int | None = typer.Option(None, help="Other runnable tasks during the real "
                                           "run, simulated as CPU hogs (default: the 1-minute "
-                                          "load average before the bench; 0 with "
-                                          "--bench-result)."),
+                                          "load average before a bench on this host; 0 in a "
+                                          "guest or with --bench-result)."),
     seed: int = typer.Option(0, help="Simulator seed."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
@@ -63,18 +78,27 @@ def validate_cmd(
     if not profile.is_file():
         raise KcompressdError(f"{profile}: no such profile file")
     load_profile(str(profile))  # refuse a bad profile before the (long) bench
+    if background is not None and background < 0:
+        raise KcompressdError(f"--background must be >= 0, got {background}")
+    knobs = {"--kcompressd": kcompressd, "--kcompressd-threads": kcompressd_threads,
+             "--kcompressd-overflow": kcompressd_overflow,
+             "--kcompressd-memalloc": kcompressd_memalloc}
     if bench_result is not None:
         real = load_bench_result(bench_result)
-        load = 0 if background is None else background
+        load = background or 0
     else:
-        load = round(os.getloadavg()[0]) if background is None else background
+        load = background if background is not None else (
+            0 if vm else round(os.getloadavg()[0]))
         args = [*(["--corpus", corpus] if corpus else []),
-                *(["--threads", str(threads)] if threads else [])]
+                *(["--threads", str(threads)] if threads else []),
+                "--duration", f"{duration!r}",
+                *(x for k, v in knobs.items() if v is not None for x in (k, str(v)))]
+        if vm:
+            args += ["--vm", *(["--kernel", kernel] if kernel else []), "--cpus", str(cpus),
+                     "--memory", str(memory), "--nodes", str(nodes), "--accel", accel]
         real = run_bench_json(args)
     if "series" in real or "vmstat" not in real:
         raise KcompressdError("validate compares one run; the bench result holds a series")
-    if load < 0:
-        raise KcompressdError(f"--background must be >= 0, got {load}")
     sets, design = plan_overrides(real, str(profile.resolve()), load)
     stderr.print(f"simulating the same plan ({design}, {load} background tasks) ...")
     sim = simulate(load_scenario("phone-memeater", sets), design=design, seed=seed).result

@@ -41,7 +41,7 @@ from kcompressd.kernel.procstat import reclaim_threads
 from kcompressd.kernel.restore import Restorer
 from kcompressd.kernel.sampler import INTERVAL, Sample, Sampler
 from kcompressd.kernel.swap import swapon
-from kcompressd.kernel.sysctl import set_sysctl, sysctl_path
+from kcompressd.kernel.sysctl import drop_caches, set_sysctl, sysctl_path
 from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
 from kcompressd.kernel.workload import CHUNK_PAGES, EaterReport, Eaters
 from kcompressd.outfile import check_writable
@@ -265,6 +265,9 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, 
                 raise KcompressdError("the eaters did not finish prefilling memory "
                                       f"within {PREFILL_TIMEOUT:g} s")
             prefill_seconds = time.monotonic() - prefill_start
+            dropped = lab_guest()
+            if dropped:  # the window's reclaim is anon, as the simulator's is
+                drop_caches()
             kthreads = reclaim_threads()
             recorder = None
             if perf:
@@ -294,6 +297,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, 
     result = _result(plan, sampler.samples, reports, corpus, corpus_name, stopped_early,
                      meta={"zram_device": dev.name, "balloon_pages": balloon,
                            "prefill_seconds": prefill_seconds,
+                           "page_cache_dropped": dropped,
                            "sampler_cpu_seconds": sampler_cpu,
                            "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kcompressd.kernel import sysfs
@@ -21,3 +22,11 @@ def get_sysctl(name: str) -> str:
 
 def set_sysctl(restorer: Restorer, name: str, value: str | int) -> None:
     sysfs.set_restoring(restorer, f"sysctl {name}", sysctl_path(name), value)
+
+
+def drop_caches() -> None:
+    """vm.drop_caches = 1 after a sync: the clean page cache goes at once. A trigger, nothing
+    to restore; the bench pulls it only in a disposable lab guest, where the cache is what boot
+    and imports left over 9p and would otherwise be the file reclaim of the window."""
+    os.sync()
+    sysctl_path("vm.drop_caches").write_text("1")

@@ -2,9 +2,10 @@
 
 `plan_overrides()` turns a real `kcompressd bench` result into the scenario overrides that
 run the simulator on the same machine shape and plan: the memory the eaters play in (MemTotal
-minus what the hugepage balloon and the kernel hold), the prefill, the eater threads, the zram
-device and codec, the corpus, the measured duration and, on a kernel carrying the kcompressd
-patch, its sysctls as the `kcompressd` design's parameters. `errors()` compares the metrics the
+minus what the hugepage balloon and the kernel hold), the eaters' regions and prefill (region
+eaters, with the profile's measured per-page costs), the zram device and codec, the corpus,
+the measured duration and, on a kernel carrying the kcompressd patch, its sysctls as the
+`kcompressd` design's parameters. `errors()` compares the metrics the
 issue names, as relative errors (sim - real) / real.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kcompressd.errors import KcompressdError
 from kcompressd.sim.metrics import reclaim_summary
 
 MB = 1 << 20
@@ -29,11 +31,18 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
     `background`: other runnable tasks sharing the CPUs during the real run (builds, guests),
     modelled as CPU hogs: the simulator's CPUs are otherwise the run's alone.
     """
+    from kcompressd.profiles import load_profile
+
+    eater = load_profile(profile).eater
+    if not eater:
+        raise KcompressdError(f"{profile}: no [eater] costs; write the profile again with "
+                              "`kcompressd calibrate`")
     meta, wl = real["meta"], real["workload"]
     plan = meta["plan"]
     threads = int(plan["threads"])
     play, total = int(plan["play"]), int(plan["mem_total"])
-    free = max(0, play - int(plan["prefill"]) * threads)
+    prefill = int(plan["prefill"])
+    free = max(0, play - prefill * threads)
     sets = [
         f'profile="{profile}"',
         f"machine.cpus={int(meta['cpus'])}", "machine.big_cpus=-1", "machine.nodes=1",
@@ -43,6 +52,9 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
         f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
         f'swap.corpus="{wl["corpus"]}"',
         'workload.kind="memeater"', f"workload.threads={threads}", "workload.alloc_mb=0",
+        f"workload.region_mb={int(plan['per_eater']) // MB}",
+        f"workload.prefill_mb={prefill // MB}",
+        *(f"workload.{k.removesuffix('_ns')}_us={v.value / 1000:g}" for k, v in eater.items()),
         "workload.hot_mb=0", f"workload.hogs={background}",
         f"run.warmup_s={WARMUP_S}",
         f"run.duration_s={WARMUP_S + float(meta['measured_seconds']):.3f}",
@@ -66,6 +78,7 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
         "pgsteal_anon/s": rates.get("pgsteal_anon", 0.0),
         "allocstall/s": rates.get("allocstall", 0.0),
         "pswpout/s": rates.get("pswpout", 0.0),
+        "pswpin/s": rates.get("pswpin", 0.0),
         "kswapd cpu share": sum(v for k, v in cpu.items() if k.startswith("kswapd")) / secs,
         "workers cpu share": sum(v for k, v in cpu.items()
                                  if k.startswith("kcompressd")) / secs,
