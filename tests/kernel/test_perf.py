@@ -44,7 +44,11 @@ def test_parse_script_yields_comm_and_leaf_first_frames() -> None:
 def test_first_matching_category_wins_over_shrink_below_it() -> None:
     assert classify(["LZ4_compress_fast_extState", "shrink_folio_list"]) == "codec"
     assert classify(["obj_malloc", "zs_malloc", "shrink_folio_list"]) == "zram_store"
-    assert classify(["smp_call_function_many_cond", "try_to_unmap_one"]) == "scan_unmap"
+    assert classify(["smp_call_function_many_cond", "try_to_unmap_one"]) == "unmap"
+    assert classify(["arch_tlbbatch_flush", "try_to_unmap_flush", "shrink_folio_list"]) == \
+        "unmap"
+    assert classify(["folio_referenced_one", "rmap_walk_anon", "shrink_folio_list"]) == \
+        "scan_unmap"
     assert classify(["folio_alloc_swap", "shrink_folio_list"]) == "swap_layer"
     assert classify(["schedule", "kswapd"]) == "other"
 
@@ -56,4 +60,5 @@ def test_split_per_thread() -> None:
     assert k["split"] == pytest.approx({"compression": 0.5, "scan_unmap": 0.25, "other": 0.25})
     assert k["t1:t2"] == "3.3:6.7"
     assert k["categories"]["codec"]["top"] == [("LZ4_compress_fast_extState", 1)]
+    assert k["categories"]["unmap"]["fraction"] == 0.25  # within the scan_unmap group
     assert prof["kcompressd0"]["split"]["compression"] == 1.0

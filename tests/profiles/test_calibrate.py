@@ -101,3 +101,21 @@ def test_the_eater_loop_is_timed_per_page() -> None:
     ns = measure_eater(corpus, mib=4, repeat=1)
     assert ns["touch"] > 0 and ns["revisit"] > 0 and ns["copy"] > 0
     assert ns["fault"] == pytest.approx(max(0.0, ns["touch"] - ns["copy"]))
+
+
+def test_perf_s_unmap_samples_split_scan_from_unmap() -> None:
+    b = copy.deepcopy(BENCH)
+    b["profile"]["kswapd0"]["categories"] = {"unmap": {"samples": 14, "fraction": 0.14}}
+    k = kswapd_split(b)
+    assert k["unmap_share"] == pytest.approx(0.2)  # 0.14 of kswapd's samples, of 0.7
+    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
+                         np.array([100.0, 300.0]), "timed")}
+    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
+                                           "watermark_scale_factor")}
+    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+    eater = {"touch": 1.0, "revisit": 1.0, "copy": 1.0, "fault": 0.0}
+    p = build_profile("host", codecs, pages, b, "bench.json", memory, {}, eater, "c")
+    assert p.reclaim["scan_ns"].value == pytest.approx(0.8 * 7.0 / 2e6 * 1e9)
+    assert p.reclaim["unmap_ns"].value == pytest.approx(0.2 * 7.0 / 8e5 * 1e9, rel=1e-3)
+    assert "measured" in p.reclaim["unmap_ns"].source
+    assert kswapd_split(BENCH)["unmap_share"] is None  # an older result: assumed

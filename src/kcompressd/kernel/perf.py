@@ -5,7 +5,8 @@ frames belongs to: a sample inside the codec is compression even though shrink_f
 further down the same stack. compression = codec + zram/zsmalloc store (t2 of the reference's
 cost model); scan_unmap = LRU scanning, isolation, rmap walks, unmapping and TLB flushes (t1);
 the swap layer (slot allocation, swap cache, bio submission), slab shrinking and everything
-else make up "other".
+else make up "other". Within scan_unmap, the "unmap" category (try_to_unmap and its TLB flush)
+is kept apart: it is paid per folio swapped out, the rest per folio scanned.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
                               r"get_swap_pages|swap_alloc|cluster_alloc|scan_swap_map|"
                               r"_*add_to_swap_cache|swap_cache_|_*submit_bio|bio_|blk_)")),
     ("slab", re.compile(r"^(shrink_slab|do_shrink_slab|super_cache_scan|.*_shrink_scan)")),
+    # try_to_unmap() and its deferred TLB flush (try_to_unmap_flush*): per folio swapped out,
+    # where the rest of scan_unmap is per folio scanned (calibrate splits them so).
+    ("unmap", re.compile(r"^try_to_unmap")),
     ("scan_unmap", re.compile(r"(shrink_|isolate_|lru|try_to_unmap|rmap|folio_referenced|"
                               r"page_vma_mapped|tlb|ptep_|unmap|mmu_notifier|"
                               r"folio_check_references|evict_folios|scan_)")),
 )
-GROUPS = {"codec": "compression", "zram_store": "compression", "scan_unmap": "scan_unmap",
+GROUPS = {"codec": "compression", "zram_store": "compression", "unmap": "scan_unmap",
+          "scan_unmap": "scan_unmap",
           "swap_layer": "other", "slab": "other", "other": "other"}
 
 
@@ -142,10 +147,11 @@ def split_profile(text: str) -> dict[str, Any]:
             "split": {g: groups[g] / n for g in ("compression", "scan_unmap", "other")},
             # The reference's t1 : t2 (scan+unmap : compress), out of 10 like its "3 : 7".
             "t1:t2": f"{10 * t1 / (t1 + t2):.1f}:{10 * t2 / (t1 + t2):.1f}" if t1 + t2 else "",
+            # every category, sampled or not: a 0 is a measurement (calibrate reads "unmap")
             "categories": {
                 cat: {"samples": c[cat], "fraction": c[cat] / n,
-                      "top": leaves[comm][cat].most_common(5)}
-                for cat in [*(name for name, _ in CATEGORIES), "other"] if c[cat]
+                      "top": leaves[comm].get(cat, Counter()).most_common(5)}
+                for cat in [*(name for name, _ in CATEGORIES), "other"]
             },
         }
     return out

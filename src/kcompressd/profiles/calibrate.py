@@ -5,9 +5,11 @@
   (no offload), whose "profile" splits kswapd's CPU samples into scan_unmap, compression and
   other (kernel.perf.split_profile). With T_c = compression share x kswapd CPU and T_s the rest,
   per page: scan = (1 - unmap_share) T_s / pgscan_kswapd (every scanned folio, anon or file),
-  unmap = unmap_share T_s / kswapd's swap-outs, and the kernel's compression per kswapd
-  swap-out T_c / swap-outs rescales the user-space table of the run's codec (the kernel's
-  lz4 and this process's differ in build and cache state); other codecs stay as timed.
+  unmap = unmap_share T_s / kswapd's swap-outs, where unmap_share is the try_to_unmap* samples'
+  share of T_s (kernel.perf's "unmap" category; UNMAP_SHARE assumed for older results), and
+  the kernel's compression per kswapd swap-out T_c / swap-outs rescales the user-space table
+  of the run's codec (the kernel's lz4 and this process's differ in build and cache state);
+  other codecs stay as timed.
   kswapd's swap-outs are pswpout x pgsteal_kswapd / (pgsteal_kswapd + pgsteal_direct): the
   run's counters do not split pswpout by reclaimer.
 - The bench eater's own work per page (`measure.measure_eater`): touch, revisit, fault.
@@ -30,7 +32,7 @@ from kcompressd.profiles import Profile, Sourced
 from kcompressd.profiles.codec_costs import CodecCosts
 from kcompressd.profiles.measure import cpu_model
 
-UNMAP_SHARE = 0.5  # assumption: perf's scan_unmap group does not split scanning from unmapping
+UNMAP_SHARE = 0.5  # assumption for results whose perf profile does not keep unmap apart
 ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)")
 
 
@@ -90,9 +92,13 @@ def kswapd_split(bench: Mapping[str, Any]) -> dict[str, float]:
     steal_k, steal_d = vm["pgsteal_kswapd"], vm["pgsteal_direct"]
     if not (cpu > 0 and vm["pgscan_kswapd"] > 0 and vm["pswpout"] > 0 and steal_k > 0):
         raise KcompressdError("--bench-result: kswapd did not swap anything out in that run")
+    rest = split["scan_unmap"] + split["other"]
+    unmap = prof[names[0]].get("categories", {}).get("unmap")  # absent in older results
     return {
         "compress_s": split["compression"] * cpu,
-        "scan_unmap_s": (split["scan_unmap"] + split["other"]) * cpu,
+        "scan_unmap_s": rest * cpu,
+        # try_to_unmap's share of that time where perf kept it apart (kernel.perf)
+        "unmap_share": unmap["fraction"] / rest if unmap is not None and rest else None,
         "pgscan_kswapd": vm["pgscan_kswapd"],
         "swapouts_kswapd": vm["pswpout"] * steal_k / (steal_k + steal_d),
         "kswapd_cpu_s": cpu,
@@ -114,15 +120,17 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
     k = kswapd_split(bench)
     algorithm = bench.get("meta", {}).get("plan", {}).get("algorithm", "lz4")
     src = f"baseline bench --perf {bench_origin} ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)"
-    scan_ns = (1 - UNMAP_SHARE) * k["scan_unmap_s"] / k["pgscan_kswapd"] * 1e9
-    unmap_ns = UNMAP_SHARE * k["scan_unmap_s"] / k["swapouts_kswapd"] * 1e9
+    share = k["unmap_share"]
+    how = (f"unmap share {share:.3g} measured: try_to_unmap* samples" if share is not None
+           else f"unmap share {UNMAP_SHARE:g} assumed: the result does not split them")
+    share = UNMAP_SHARE if share is None else share
+    scan_ns = (1 - share) * k["scan_unmap_s"] / k["pgscan_kswapd"] * 1e9
+    unmap_ns = share * k["scan_unmap_s"] / k["swapouts_kswapd"] * 1e9
     reclaim = {
-        "scan_ns": Sourced(float(f"{scan_ns:.4g}"), f"{src}: {1 - UNMAP_SHARE:g} of kswapd's "
-                           "scan_unmap+other samples per pgscan_kswapd (unmap_share "
-                           f"{UNMAP_SHARE:g} is an assumption)"),
-        "unmap_ns": Sourced(float(f"{unmap_ns:.4g}"), f"{src}: {UNMAP_SHARE:g} of kswapd's "
-                            "scan_unmap+other samples per kswapd swap-out (assumption as "
-                            "for scan_ns)"),
+        "scan_ns": Sourced(float(f"{scan_ns:.4g}"), f"{src}: kswapd's scan_unmap+other "
+                           f"samples but the unmap share, per pgscan_kswapd ({how})"),
+        "unmap_ns": Sourced(float(f"{unmap_ns:.4g}"), f"{src}: the unmap share of kswapd's "
+                            f"scan_unmap+other samples per kswapd swap-out ({how})"),
     }
     kernel_ns = k["compress_s"] / k["swapouts_kswapd"] * 1e9
     if algorithm in codecs:
