@@ -60,7 +60,14 @@ def test_comparisons_are_computed_from_the_rows(results: Path) -> None:
         for col in ("allocstall_per_s", "pgsteal_kswapd_per_s", "cpu_s_per_gib"):
             want = med("kcompressd-v2", col) / med("none", col)
             assert c["ratios"][col] == pytest.approx(want)
-        r = c["ratios"]["allocstall_per_s"]
+        # Won or lost per reclaimed GiB, not per second (analysis.WIN_METRIC).
+        def per_gib(design: str, cpus: int = cpus) -> float:
+            return statistics.median(r["allocstall_per_s"] * r["measured_s"] / r["reclaimed_gib"]
+                                     for r in rows if r["design"] == design
+                                     and r["params"]["machine.cpus"] == cpus)
+
+        r = per_gib("kcompressd-v2") / per_gib("none")
+        assert c["ratios"]["allocstall_per_gib"] == pytest.approx(r)
         assert c["outcome"] == ("win" if r <= 0.95 else "loss" if r >= 1.05 else "tie")
     (finding,) = summary["findings"]
     assert finding["comparisons"] == 2

@@ -59,7 +59,10 @@ class Row:
 
 def metrics_of(result: dict[str, Any]) -> dict[str, float | None]:
     m = key_metrics(result)
-    m.update(energy(result, reclaim_cpu(result), reclaimed_gib(result)))
+    gib = reclaimed_gib(result)
+    m.update(energy(result, reclaim_cpu(result), gib))
+    stalls = (m["allocstall_per_s"] or 0.0) * (m["measured_s"] or 0.0)
+    m["allocstall_per_gib"] = stalls / gib if gib > 0 else None
     return m
 
 
