@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from helpers import KERNEL
+from kcompressd import codecs
 from kcompressd.backends.zram import ReplayStage, replay
 from kcompressd.corpus.capture import capture_pages
 from kcompressd.errors import KcompressdError
@@ -62,25 +63,56 @@ def corpus(request: pytest.FixtureRequest) -> Iterator[list[bytes]]:
     yield pages
 
 
-def _close(model: ReplayStage, kernel: ReplayStage) -> None:
+# Codecs whose model is compared with the kernel's zram, and how close the model must come:
+# (compr_data_size, mem_used_total) as fractions of the kernel's. lz4, lzo and lzo-rle are the
+# kernel's compressors to the byte (codecs.lz4_kernel, codecs.lzo_kernel): measured equal to
+# the byte on this host (6.18) and in the 6.12 lab guest (tests/lab/test_zram_codecs.py).
+# zstd runs zram's parameters (level 3, parameters for a 4096-byte source, content size in the
+# frame) but python-zstandard's libzstd (1.5.7), not the kernel's lib/zstd (1.5.2 in 6.12,
+# newer in later kernels): with a libzstd 1.5.2 build the model was byte-exact in the guest,
+# with 1.5.7 a few pages compress a few bytes apart, compr_data_size within 0.005 % (under 400
+# bytes of 2.6-9.8 MB), but an object that crosses a size-class boundary can open or empty a
+# zspage of up to 8 pages: mem_used_total was measured up to 1.6 % apart (15 pages of a
+# 3.8 MB pool after frees), hence 3 % for zstd.
+TOLERANCE = {"lz4": (0.005, 0.01), "lzo": (0.005, 0.01), "lzo-rle": (0.005, 0.01),
+             "zstd": (0.005, 0.03)}
+
+
+def _close(model: ReplayStage, kernel: ReplayStage, algorithm: str = "lz4") -> None:
+    """Model and kernel agree after one stage, sizes within the codec's TOLERANCE."""
+    compr_tol, mem_tol = TOLERANCE[algorithm]
     m, k = model.mm_stat, kernel.mm_stat
-    where = f"after {model.name}: model {m} kernel {k}"
+    where = f"{algorithm} after {model.name}: model {m} kernel {k}"
     assert m["orig_data_size"] == k["orig_data_size"], where
     assert m["same_pages"] == k["same_pages"], where
     assert abs(m["huge_pages"] - k["huge_pages"]) <= max(2, 0.01 * k["huge_pages"]), where
-    assert abs(m["compr_data_size"] - k["compr_data_size"]) <= 0.005 * k["compr_data_size"], \
+    assert abs(m["compr_data_size"] - k["compr_data_size"]) <= \
+        compr_tol * k["compr_data_size"], where
+    assert abs(m["mem_used_total"] - k["mem_used_total"]) <= mem_tol * k["mem_used_total"], \
         where
-    assert abs(m["mem_used_total"] - k["mem_used_total"]) <= 0.01 * k["mem_used_total"], where
     assert model.io_stat == kernel.io_stat, where
 
 
-def test_model_matches_kernel_after_write_free_and_compact(corpus: list[bytes]) -> None:
-    kernel = replay_kernel(corpus, "lz4", free_every=3, compact=True)
-    model = replay(corpus, "lz4", free_every=3, compact=True)
+def _host_has(algorithm: str) -> None:
+    """Skip, naming the codec, where this machine's zram or the model lacks it."""
+    try:
+        check_algorithm(algorithm)
+    except KcompressdError as e:
+        pytest.skip(f"{algorithm}: {e}")
+    if algorithm not in codecs.available():
+        pytest.skip(f"{algorithm}: the model has no such codec here (no C compiler?)")
+
+
+@pytest.mark.parametrize("algorithm", list(TOLERANCE))
+def test_model_matches_kernel_after_write_free_and_compact(corpus: list[bytes],
+                                                           algorithm: str) -> None:
+    _host_has(algorithm)
+    kernel = replay_kernel(corpus, algorithm, free_every=3, compact=True)
+    model = replay(corpus, algorithm, free_every=3, compact=True)
     assert [s.name for s in kernel] == ["write", "free", "compact"]
     assert kernel[-1].mm_stat["pages_compacted"] > 0  # the comparison covers real compaction
     for m, k in zip(model, kernel, strict=True):
-        _close(m, k)
+        _close(m, k, algorithm)
 
 
 def test_mem_limit_failures_match_the_kernel(corpus: list[bytes]) -> None:

@@ -67,9 +67,14 @@ ZSTD_LEVEL = 3
 def _zstd_pair() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     pair = getattr(_zstd_local, "pair", None)
     if pair is None:
+        # As zram's zstd_compress() (drivers/block/zram/backend_zstd.c) does: the parameters of
+        # zstd_get_params(level, PAGE_SIZE) = ZSTD_getParams(), whose fParams.contentSizeFlag
+        # is 1, applied by zstd_cctx_init() (lib/zstd/zstd_compress_module.c) with the page as
+        # pledged size, so each frame carries the 4096-byte content size (2 bytes, single
+        # segment: one byte more than a frame without it), no checksum, no dictionary id.
         pair = (
-            zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=False,
-                                     write_checksum=False),
+            zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True,
+                                     write_checksum=False, write_dict_id=False),
             zstandard.ZstdDecompressor(),
         )
         _zstd_local.pair = pair
