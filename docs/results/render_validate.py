@@ -2,16 +2,18 @@
 
   python docs/results/render_validate.py docs/results/validate/*.json
 
-One row per run: what differed from the calibration (guest shape, kernel, corpus, eaters,
-Kcompressd sysctls), the real value, the simulator's and the relative error of the metrics the
-issue holds the simulator to, and whether allocstall moved in the same direction from the
-baseline run of the same shape (`base`, `cpu1`) in both.
+Files NAME.I.json are runs I of one setting NAME: the table gives, per setting, the median of
+the real runs and the median of the simulated ones (each replaying its own real run's plan),
+the relative error of the medians, and whether allocstall/s moved the same way in both from
+the offload-off run of the same guest shape (`base`, `cpu1`).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from kcompressd.sim.validate import metrics
@@ -19,25 +21,23 @@ from kcompressd.sim.validate import metrics
 HELD = ("pgsteal_kswapd/s", "pgsteal_direct/s", "kswapd cpu share")
 SHOWN = (*HELD, "workers cpu share", "pswpin/s", "allocstall/s", "stall p50 (us)",
          "stall p99 (us)", "zram mem_used_total")
-BASELINES = {1: "cpu1", 2: "base"}  # the offload-off run of each guest shape
+BASELINES = {1: "cpu1", 2: "base"}  # the offload-off setting of each guest shape
+LIMIT = 0.20
 
 
 def setting(real: dict) -> str:
     meta = real["meta"]
     vm = meta.get("vm") or {}
-    parts = [f"{vm.get('cpus', meta.get('cpus'))} vCPU" if vm else "host"]
-    kernel = vm.get("kernel") or {}
-    if vm and not kernel.get("patches"):
-        parts.append("vanilla kernel")
+    parts = [f"{vm['cpus']} vCPU" if vm else "host"]
+    if vm and not (vm.get("kernel") or {}).get("patches"):
+        parts.append("vanilla 6.12")
     parts.append(f"{meta['plan']['threads']} eaters")
     corpus = real["workload"]["corpus"]
-    parts.append(Path(corpus).stem.split("-")[0] if "/" in corpus else corpus)
-    sysctls = {k: v for k, v in (meta.get("sysctls") or {}).items()
+    parts.append(Path(corpus).name.split("-")[0].split(".")[0] if "/" in corpus else corpus)
+    sysctls = {k.removeprefix("vm."): v for k, v in (meta.get("sysctls") or {}).items()
                if k.startswith("vm.kcompressd")}
-    if sysctls.get("vm.kcompressd"):
-        parts.append(" ".join(f"{k.removeprefix('vm.')}={v}" for k, v in sysctls.items()))
-    else:
-        parts.append("offload off")
+    parts.append(" ".join(f"{k}={v}" for k, v in sysctls.items())
+                 if sysctls.get("kcompressd") else "offload off")
     return ", ".join(parts)
 
 
@@ -45,33 +45,46 @@ def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 100 else f"{v:,.0f}"
 
 
+def medians(docs: list[dict], side: str) -> dict[str, float]:
+    ms = [metrics(d[side]) for d in docs]
+    return {k: statistics.median(m[k] for m in ms) for k in ms[0]}
+
+
 def main(paths: list[str]) -> None:
-    docs = {Path(p).stem: json.loads(Path(p).read_text()) for p in paths}
-    heads = " | ".join(f"{k} real / sim (err)" for k in SHOWN)
-    print(f"| run | setting | {heads} | allocstall direction |")
-    print("|---|---|" + "---:|" * len(SHOWN) + "---|")
-    worst = {k: (0.0, "") for k in HELD}
-    for name, doc in docs.items():
-        r, s = metrics(doc["real"]), metrics(doc["sim"])
-        cells = []
+    runs: dict[str, list[dict]] = defaultdict(list)
+    for p in sorted(paths):
+        runs[Path(p).name.split(".")[0]].append(json.loads(Path(p).read_text()))
+    real = {n: medians(d, "real") for n, d in runs.items()}
+    sim = {n: medians(d, "sim") for n, d in runs.items()}
+    print(f"| setting | runs | {' | '.join(SHOWN)} | allocstall vs offload off |")
+    print("|---|---:|" + "---:|" * len(SHOWN) + "---|")
+    worst: dict[str, tuple[float, str]] = {k: (0.0, "") for k in HELD}
+    within = 0
+    for name, docs in runs.items():
+        r, s = real[name], sim[name]
+        cells, ok = [], True
         for k in SHOWN:
-            e = doc["error"].get(k)
-            err = "—" if e is None else f"{e:+.0%}"
-            cells.append(f"{fmt(r[k])} / {fmt(s[k])} ({err})")
-            if k in HELD and e is not None and abs(e) > abs(worst[k][0]):
-                worst[k] = (e, name)
-        cpus = (doc["real"]["meta"].get("vm") or {}).get("cpus")
-        base = docs.get(BASELINES.get(cpus, ""))
+            e = (s[k] - r[k]) / r[k] if r[k] else None
+            cells.append(f"{fmt(r[k])} / {fmt(s[k])}" + ("" if e is None else f" ({e:+.0%})"))
+            if k in HELD:
+                ok = ok and e is not None and abs(e) <= LIMIT
+                if e is not None and abs(e) > abs(worst[k][0]):
+                    worst[k] = (e, name)
+        within += ok
+        base = BASELINES.get((docs[0]["real"]["meta"].get("vm") or {}).get("cpus", 0))
         direction = "—"
-        if base is not None and base is not doc:
-            dr = metrics(doc["real"])["allocstall/s"] - metrics(base["real"])["allocstall/s"]
-            ds = metrics(doc["sim"])["allocstall/s"] - metrics(base["sim"])["allocstall/s"]
-            arrow = {True: "↑", False: "↓"}
-            direction = (f"real {arrow[dr > 0]} sim {arrow[ds > 0]} "
-                         f"{'✓' if (dr > 0) == (ds > 0) else '✗'}")
-        print(f"| {name} | {setting(doc['real'])} | {' | '.join(cells)} | {direction} |")
+        if base in real and base != name:
+            dr = r["allocstall/s"] - real[base]["allocstall/s"]
+            ds = s["allocstall/s"] - sim[base]["allocstall/s"]
+            same = (dr > 0) == (ds > 0)
+            direction = (f"real {'↑' if dr > 0 else '↓'} sim {'↑' if ds > 0 else '↓'} "
+                         f"{'✓' if same else '✗'}")
+        print(f"| {name}: {setting(docs[0]['real'])} | {len(docs)} | {' | '.join(cells)} | "
+              f"{direction} |")
     print()
-    print("Worst errors: " + "; ".join(f"{k} {e:+.0%} ({n})" for k, (e, n) in worst.items()))
+    print(f"Real / simulated medians (relative error of the simulator). {within} of "
+          f"{len(runs)} settings within {LIMIT:.0%} on all of {', '.join(HELD)}. Worst: "
+          + "; ".join(f"{k} {e:+.0%} ({n})" for k, (e, n) in worst.items()) + ".")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from kcompressd.kernel import zram
-from kcompressd.kernel.sampler import RESCAN_TICKS, Sampler, headroom
+from kcompressd.kernel.sampler import INTERVAL, MAX_SHARE, RESCAN_TICKS, Sampler, headroom
 from kcompressd.trace import Timeline
 
 GIB = 1 << 30
@@ -35,9 +35,10 @@ def test_ticks_fill_the_timeline_with_the_shared_counter_names() -> None:
     time.sleep(0.05)
     second = sampler.tick()
     assert second.t > first.t and second.cpu["self"] >= first.cpu["self"]
-    for name in ("free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
-                 "zram_mem_used_bytes", "headroom_bytes"):
+    for name in ("free_pages", "writeback_pages", "zram_mem_used_bytes", "headroom_bytes"):
         assert len(timeline.counters[name]) == 2, name
+    for name in ("wmark_min", "wmark_low", "wmark_high"):  # every RESCAN_TICKS ticks
+        assert len(timeline.counters[name]) == 1, name
     # Rates need two samples.
     assert len(timeline.counters["pgsteal_kswapd/s"]) == 1
     assert len(timeline.counters["cpu_self"]) == 1
@@ -55,3 +56,14 @@ def test_a_reclaim_thread_started_mid_run_is_sampled_from_then_on(
     samples = [sampler.tick() for _ in range(RESCAN_TICKS)]
     assert "kcompressd0" not in first.cpu
     assert "kcompressd0" in samples[-1].cpu
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")
+def test_slow_ticks_are_spaced_to_take_at_most_their_share_of_a_cpu() -> None:
+    sampler = Sampler(zram.existing_devices()[0], {}, time.monotonic(), 2.0, Timeline())
+    last = sampler.tick()
+    assert sampler.tick_seconds > 0
+    sampler.tick_seconds = 0.1  # an emulated guest's tick
+    assert sampler.next_tick() == pytest.approx(last.t + 0.1 / MAX_SHARE)
+    sampler.tick_seconds = 0.001  # a host's
+    assert sampler.next_tick() == pytest.approx(last.t + INTERVAL)

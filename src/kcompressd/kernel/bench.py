@@ -39,7 +39,7 @@ from kcompressd.kernel.perf import PerfRecorder, split_profile
 from kcompressd.kernel.plan import GIB, Plan, lab_guest, make_plan, zram_ratio
 from kcompressd.kernel.procstat import reclaim_threads
 from kcompressd.kernel.restore import Restorer
-from kcompressd.kernel.sampler import INTERVAL, Sample, Sampler
+from kcompressd.kernel.sampler import Sample, Sampler
 from kcompressd.kernel.swap import swapon
 from kcompressd.kernel.sysctl import drop_caches, set_sysctl, sysctl_path
 from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
@@ -212,8 +212,8 @@ def _measure(sampler: Sampler, eaters: Eaters, plan: Plan) -> str | None:
     first = sampler.tick()
     eaters.go()
     while True:
-        next_t = sampler.samples[-1].t + INTERVAL
-        time.sleep(max(0.0, next_t - (time.monotonic() - sampler.t0)))
+        due = min(sampler.next_tick(), first.t + plan.duration)  # the window's end on time
+        time.sleep(max(0.0, due - (time.monotonic() - sampler.t0)))
         s = sampler.tick()
         if s.t - first.t >= plan.duration:
             return None

@@ -1,11 +1,15 @@
 """10 Hz sampling of what the kernel does during a run, kept as a Timeline.
 
-Each tick reads /proc/vmstat, /proc/meminfo, /proc/zoneinfo watermarks, the CPU time of the
-reclaim threads (kswapdN, kcompressdN) and of the eaters, zram's mm_stat and the run's swap
-area. The first and last samples bound the measured window; the ticks in between give the
-timeline and the safety check. Timeline counters: free_pages, wmark_min/low/high (pages),
-writeback_pages and zram_mem_used_bytes as the simulator names them, plus headroom_bytes,
-per-second rates of RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
+Each tick reads /proc/vmstat, /proc/meminfo, the CPU time of the reclaim threads (kswapdN,
+kcompressdN) and of the eaters, zram's mm_stat and the run's swap area; /proc/zoneinfo's
+watermarks (a long file that rarely changes) every RESCAN_TICKS ticks. The sampler is part of
+the machine it measures: it may use at most MAX_SHARE of one CPU, so where a tick is slow (a
+Python process in an emulated guest takes ~0.1 s per tick) it samples less often instead of
+taking a fifth of the guest's CPU from the workload and kswapd. The first and last samples
+bound the measured window; the ticks in between give the timeline and the safety check.
+Timeline counters: free_pages, wmark_min/low/high (pages), writeback_pages and
+zram_mem_used_bytes as the simulator names them, plus headroom_bytes, per-second rates of
+RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from kcompressd.kernel.zram import ZramDevice
 from kcompressd.trace import Timeline
 
 INTERVAL = 0.1
+MAX_SHARE = 0.05  # of one CPU, at most, for the sampler (see next_tick)
 # Below this much zram memory the live ratio is too noisy to trust: use the planned one.
 _MIN_POOL_FOR_RATIO = 16 << 20
 # Kcompressd v1 starts its threads lazily, on the first offloaded write: look for new reclaim
@@ -63,8 +68,15 @@ class Sampler:
         self.planned_ratio = planned_ratio
         self.timeline = timeline
         self.samples: list[Sample] = []
+        self.tick_seconds = 0.0  # CPU of the last tick
+
+    def next_tick(self) -> float:
+        """When the next tick is due (seconds since t0): INTERVAL after the last one, or later
+        when ticks are slow, so that they take at most MAX_SHARE of one CPU."""
+        return self.samples[-1].t + max(INTERVAL, self.tick_seconds / MAX_SHARE)
 
     def tick(self) -> Sample:
+        cpu0 = time.thread_time()
         t = time.monotonic() - self.t0
         vm, mi, mm = read_vmstat(), read_meminfo(), self.device.mm_stat()
         area = swap_area(self.device.dev)
@@ -77,13 +89,15 @@ class Sampler:
         s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio))
         self._record(s)
         self.samples.append(s)
+        self.tick_seconds = time.thread_time() - cpu0
         return s
 
     def _record(self, s: Sample) -> None:
         tl = self.timeline
         tl.counter("free_pages", s.t, s.vmstat["nr_free_pages"])
-        for name, pages in read_watermarks().items():
-            tl.counter(f"wmark_{name}", s.t, pages)
+        if len(self.samples) % RESCAN_TICKS == 0:
+            for name, pages in read_watermarks().items():
+                tl.counter(f"wmark_{name}", s.t, pages)
         tl.counter("writeback_pages", s.t, s.vmstat["nr_writeback"])
         tl.counter("zram_mem_used_bytes", s.t, s.mm_stat["mem_used_total"])
         tl.counter("headroom_bytes", s.t, s.headroom)
