@@ -119,3 +119,14 @@ def test_perf_s_unmap_samples_split_scan_from_unmap() -> None:
     assert p.reclaim["unmap_ns"].value == pytest.approx(0.2 * 7.0 / 8e5 * 1e9, rel=1e-3)
     assert "measured" in p.reclaim["unmap_ns"].source
     assert kswapd_split(BENCH)["unmap_share"] is None  # an older result: assumed
+
+
+def test_a_run_without_perf_gives_the_cpu_and_counts_perf_gives_the_shares() -> None:
+    plain = copy.deepcopy(BENCH)
+    plain.pop("profile")
+    plain["cpu"] = {"kswapd0": 5.0}  # perf's sampling made kswapd twice as slow
+    k = kswapd_split(BENCH, plain)
+    assert k["kswapd_cpu_s"] == 5.0
+    assert k["compress_s"] == pytest.approx(0.3 * 5.0)  # BENCH's perf shares
+    with pytest.raises(KcompressdError, match="only baseline runs"):
+        kswapd_split(BENCH, {**plain, "meta": {"sysctls": {"vm.kcompressd": 24}}})

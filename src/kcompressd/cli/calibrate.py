@@ -111,20 +111,23 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
 
     spec = corpus or DEFAULT_CORPUS
     pages = corpus_pages(spec)
+    plain = None
     if bench_result is not None:
         bench, origin = load_bench_result(bench_result), str(bench_result)
     else:
-        bench = run_bench_json(["--perf", "--duration", f"{duration!r}", *baseline_args(),
-                                *(["--corpus", corpus] if corpus else [])])
+        args = ["--duration", f"{duration!r}", *baseline_args(),
+                *(["--corpus", corpus] if corpus else [])]
+        bench = run_bench_json(["--perf", *args])
+        plain = run_bench_json(args)  # kswapd's CPU per page without perf (kswapd_split)
         origin = "run by calibrate"
-    kswapd_split(bench)  # refuse a result that cannot calibrate before timing anything
+    kswapd_split(bench, plain)  # refuse a result that cannot calibrate before timing anything
     stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec}, and the "
                  "eater's loop ...")
     codecs = measure_codecs(pages, available(), spec)
     eater = measure_eater(b"".join(pages))
     memory, info = host_memory()
     profile = build_profile(output.stem, codecs, pages, bench, origin, memory, info, eater,
-                            spec)
+                            spec, plain)
     with atomic_output(output) as tmp:
         tmp.write_text(profile.to_toml())
     return profile

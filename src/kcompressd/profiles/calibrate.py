@@ -72,23 +72,37 @@ def host_memory(proc: Path = Path("/proc")) -> tuple[dict[str, Sourced], dict[st
     return memory, info
 
 
-def kswapd_split(bench: Mapping[str, Any]) -> dict[str, float]:
-    """Seconds kswapd spent scanning/unmapping and compressing, and its page counts."""
+def _baseline(bench: Mapping[str, Any], what: str) -> None:
     if bench.get("series") or "vmstat" not in bench:
-        raise KcompressdError("--bench-result: expected one baseline run's result "
-                              "(`kcompressd bench --perf --json`), not a series")
+        raise KcompressdError(f"{what}: expected one baseline run's result "
+                              "(`kcompressd bench --json`), not a series")
     sysctls = bench.get("meta", {}).get("sysctls") or {}
     if any(k.startswith("vm.kcompressd") and v for k, v in sysctls.items()):
-        raise KcompressdError("--bench-result: only baseline runs (offload off) calibrate; "
+        raise KcompressdError(f"{what}: only baseline runs (offload off) calibrate; "
                               f"this one ran with {sysctls}")
+
+
+def kswapd_split(bench: Mapping[str, Any], plain: Mapping[str, Any] | None = None
+                 ) -> dict[str, float]:
+    """Seconds kswapd spent scanning/unmapping and compressing, and its page counts.
+
+    `bench` has the perf profile; its shares apply to kswapd's CPU and page counts of
+    `plain`, a run of the same plan without perf, when there is one: perf's sampling (an
+    interrupt and a call-chain walk per sample, charged to the thread it interrupts) makes
+    kswapd slower per page while it records, most under emulation.
+    """
+    _baseline(bench, "--bench-result")
+    if plain is not None:
+        _baseline(plain, "the baseline run without perf")
     prof = bench.get("profile") or {}
     names = [k for k in prof if k.startswith("kswapd")]
     if not names:
         raise KcompressdError("--bench-result: no perf profile of kswapd in it; run the "
                               "bench with --perf")
-    cpu = sum(v for k, v in bench["cpu"].items() if k.startswith("kswapd"))
+    run = plain if plain is not None else bench
+    cpu = sum(v for k, v in run["cpu"].items() if k.startswith("kswapd"))
     split = prof[names[0]]["split"]
-    vm = bench["vmstat"]
+    vm = run["vmstat"]
     steal_k, steal_d = vm["pgsteal_kswapd"], vm["pgsteal_direct"]
     if not (cpu > 0 and vm["pgscan_kswapd"] > 0 and vm["pswpout"] > 0 and steal_k > 0):
         raise KcompressdError("--bench-result: kswapd did not swap anything out in that run")
@@ -114,12 +128,16 @@ def scale_codec(c: CodecCosts, factor: float, why: str) -> CodecCosts:
 def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[bytes],
                   bench: Mapping[str, Any], bench_origin: str,
                   memory: dict[str, Sourced], info: dict[str, Sourced],
-                  eater_ns: Mapping[str, float], corpus: str) -> Profile:
-    """A measured profile from the codec tables, a baseline bench result, the eater loop's
-    timings and the memory."""
-    k = kswapd_split(bench)
+                  eater_ns: Mapping[str, float], corpus: str,
+                  plain: Mapping[str, Any] | None = None) -> Profile:
+    """A measured profile from the codec tables, a baseline bench result (and the same run
+    without perf, see kswapd_split), the eater loop's timings and the memory."""
+    k = kswapd_split(bench, plain)
     algorithm = bench.get("meta", {}).get("plan", {}).get("algorithm", "lz4")
-    src = f"baseline bench --perf {bench_origin} ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)"
+    src = (f"baseline bench --perf {bench_origin} (its shares of kswapd's samples) and "
+           f"without perf ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)" if plain is not None
+           else f"baseline bench --perf {bench_origin} ({k['kswapd_cpu_s']:.2f} s of kswapd "
+           "CPU, perf's own cost included)")
     share = k["unmap_share"]
     how = (f"unmap share {share:.3g} measured: try_to_unmap* samples" if share is not None
            else f"unmap share {UNMAP_SHARE:g} assumed: the result does not split them")
