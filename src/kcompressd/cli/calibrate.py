@@ -44,6 +44,12 @@ def baseline_args() -> list[str]:
     return ["--kcompressd", "0"] if Path("/proc/sys/vm/kcompressd").exists() else []
 
 
+def baseline_path(output: Path, name: str) -> Path:
+    """Where calibrate --vm keeps a baseline run it made: P.toml -> P.perf.json, P.plain.json
+    (calibrate --bench-result/--plain-result reads them back)."""
+    return output.with_name(f"{output.stem}.{name}.json")
+
+
 def run_bench_json(args: list[str]) -> dict[str, Any]:
     """`kcompressd bench <args> --json` in a subprocess (it needs root); its result."""
     argv = [sys.executable, "-m", "kcompressd", "bench", *args, "--json"]
@@ -69,9 +75,13 @@ def calibrate_cmd(
                                       f"the bench writes); default {DEFAULT_CORPUS}."),
     bench_result: Path | None = typer.Option(None, help="A baseline `kcompressd bench --perf "
                                              "--json` result; without it one is run (root)."),
+    plain_result: Path | None = typer.Option(None, help="With --bench-result: the same "
+                                             "baseline without --perf, for kswapd's CPU per "
+                                             "page (perf's sampling slows kswapd)."),
     duration: float = typer.Option(30.0, help="Measured seconds of the baseline bench run."),
     vm: bool = typer.Option(False, "--vm", help="Calibrate a lab guest of this shape instead "
-                            "of this host (see `kcompressd lab`)."),
+                            "of this host (see `kcompressd lab`); the baseline runs are kept "
+                            "beside the profile (P.perf.json, P.plain.json)."),
     kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or "
                                       "a bzImage path (default: the project's build)."),
     cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
@@ -83,14 +93,20 @@ def calibrate_cmd(
     """Measure this machine (or a lab guest) into a profile: codec costs, the eater's work,
     kswapd's split, memory."""
     check_writable(output)
+    if vm and bench_result is None:
+        for name in ("perf", "plain"):
+            check_writable(baseline_path(output, name))
     if not (duration > 0 and math.isfinite(duration)):
         raise KcompressdError(f"--duration must be a positive number of seconds, got "
                               f"{duration}")
+    if plain_result is not None and bench_result is None:
+        raise KcompressdError("--plain-result goes with --bench-result")
     if vm:
-        profile = _calibrate_in_guest(output, corpus, bench_result, duration, kernel,
-                                      Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel)
+        profile = _calibrate_in_guest(output, corpus, bench_result, plain_result, duration,
+                                      kernel, Shape(cpus=cpus, memory_mib=memory, nodes=nodes),
+                                      accel)
     else:
-        profile = _calibrate_here(output, corpus, bench_result, duration)
+        profile = _calibrate_here(output, corpus, bench_result, plain_result, duration)
     if json_out:
         emit_json({"profile": str(output), "reclaim": {k: v.value for k, v in
                                                         profile.reclaim.items()},
@@ -104,14 +120,14 @@ def calibrate_cmd(
 
 
 def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
-                    duration: float) -> Profile:
+                    plain_result: Path | None, duration: float) -> Profile:
     from kcompressd.codecs import available
     from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
     from kcompressd.profiles.measure import measure_codecs, measure_eater
 
     spec = corpus or DEFAULT_CORPUS
     pages = corpus_pages(spec)
-    plain = None
+    plain = None if plain_result is None else load_bench_result(plain_result)
     if bench_result is not None:
         bench, origin = load_bench_result(bench_result), str(bench_result)
     else:
@@ -134,33 +150,58 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
 
 
 def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | None,
-                        duration: float, kernel: str | None, shape: Shape,
-                        accel: str) -> Profile:
-    """`kcompressd calibrate` inside a guest; its profile comes back through the job share."""
+                        plain_result: Path | None, duration: float, kernel: str | None,
+                        shape: Shape, accel: str) -> Profile:
+    """The baseline runs as `bench --vm` makes them (a fresh guest each, like the runs that
+    validate measures), then `kcompressd calibrate` in a third guest on their results (codec
+    and eater timings, memory); the profile comes back through the job share."""
     from kcompressd.lab.machine import machine
     from kcompressd.profiles import parse_profile
     from kcompressd.vmbench import GUEST_JOB, TIMEOUT_BASE
 
     m = machine(kernel, shape, accel)
-    command = [sys.executable, "-m", "kcompressd", "calibrate", "-o",
-               str(GUEST_JOB / f"{output.stem}.toml"), "--duration", f"{duration!r}"]
-    if corpus is not None:
-        command += ["--corpus", corpus if corpus.startswith("builtin:")
-                    else str(Path(corpus).resolve())]
+    spec = None if corpus is None else (
+        corpus if corpus.startswith("builtin:") else str(Path(corpus).resolve()))
+    results: dict[str, dict[str, Any]] = {}
     if bench_result is not None:
-        command += ["--bench-result", str(bench_result.resolve())]
+        results["perf"] = load_bench_result(bench_result)
+        if plain_result is not None:
+            results["plain"] = load_bench_result(plain_result)
+    else:
+        vm_args = ["--vm", "--kernel", m.kernel.get("id") or str(m.bzimage),
+                   "--cpus", str(shape.cpus),
+                   "--memory", str(shape.memory_mib), "--nodes", str(shape.nodes),
+                   "--accel", m.accel, "--duration", f"{duration!r}",
+                   *(["--kcompressd", "0"] if m.kernel.get("patches") else []),
+                   *(["--corpus", spec] if spec else [])]
+        results["perf"] = run_bench_json(["--perf", *vm_args])
+        results["plain"] = run_bench_json(vm_args)
+    command = [sys.executable, "-m", "kcompressd", "calibrate", "-o",
+               str(GUEST_JOB / f"{output.stem}.toml"), "--duration", f"{duration!r}",
+               "--bench-result", str(GUEST_JOB / "perf.json"),
+               *(["--plain-result", str(GUEST_JOB / "plain.json")] if "plain" in results
+                 else []),
+               *(["--corpus", spec] if spec else [])]
     got: dict[str, str] = {}
+
+    def prepare(job: Path) -> None:
+        for name, doc in results.items():
+            (job / f"{name}.json").write_text(json.dumps(doc))
 
     def collect(job: Path) -> None:
         if (job / f"{output.stem}.toml").exists():
             got["text"] = (job / f"{output.stem}.toml").read_text()
 
-    run = m.run(command, timeout=TIMEOUT_BASE * 2 + 6 * duration, stdout=sys.stderr.buffer,
-                stderr=sys.stderr.buffer, collect=collect)
+    run = m.run(command, timeout=TIMEOUT_BASE, stdout=sys.stderr.buffer,
+                stderr=sys.stderr.buffer, prepare=prepare, collect=collect)
     run.fail_on_reports("during calibration")
     if run.status != 0 or "text" not in got:
         raise KcompressdError(f"calibrate in the guest failed (exit status {run.status}); its "
                               "messages are above")
+    if bench_result is None:  # keep the runs the profile came from, beside it
+        for name, doc in results.items():
+            with atomic_output(baseline_path(output, name)) as tmp:
+                tmp.write_text(json.dumps(doc, indent=1))
     vm = m.describe()
     text = got["text"].replace('description = "measured on ',
                                f'description = "lab guest {vm["cpus"]} vCPU '
