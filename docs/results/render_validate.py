@@ -1,11 +1,11 @@
 """The validation table of docs/validation.md from `kcompressd validate --json` documents.
 
-  python docs/results/render_validate.py docs/results/validate/*.json
+  python docs/results/render_validate.py docs/results/validate/*.[0-9]*.json
 
 Files NAME.I.json are runs I of one setting NAME: the table gives, per setting, the median of
 the real runs and the median of the simulated ones (each replaying its own real run's plan),
 the relative error of the medians, and whether allocstall/s moved the same way in both from
-the offload-off run of the same guest shape (`base`, `cpu1`).
+the offload-off run of the same guest shape (`base`, `cpu2`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from kcompressd.sim.validate import metrics
 HELD = ("pgsteal_kswapd/s", "pgsteal_direct/s", "kswapd cpu share")
 SHOWN = (*HELD, "workers cpu share", "pswpin/s", "allocstall/s", "stall p50 (us)",
          "stall p99 (us)", "zram mem_used_total")
-BASELINES = {1: "cpu1", 2: "base"}  # the offload-off setting of each guest shape
+BASELINES = {1: "base", 2: "cpu2"}  # the offload-off setting of each guest shape
 LIMIT = 0.20
 
 

@@ -15,6 +15,7 @@ from labhelpers import needs_lab
 
 pytestmark = [needs_lab, pytest.mark.slow, pytest.mark.timeout(3600)]
 SHAPE = ["--vm", "--cpus", "1", "--memory", "1024", "--duration", "4"]
+ONE_BASELINE = ["--repeat", "1"]  # calibrate: one run without perf (the default pools 3)
 
 
 def kcompressd(*args: str) -> subprocess.CompletedProcess[str]:
@@ -24,7 +25,8 @@ def kcompressd(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_guest_is_calibrated_then_validated(patched_kernel: dict, tmp_path: Path) -> None:
     profile = tmp_path / "guest.toml"
-    r = kcompressd("calibrate", *SHAPE, "--kernel", patched_kernel["id"], "-o", str(profile))
+    r = kcompressd("calibrate", *SHAPE, *ONE_BASELINE, "--kernel", patched_kernel["id"], "-o",
+                   str(profile))
     assert r.returncode == 0, r.stderr[-3000:]
     p = load_profile(str(profile))
     # The guest's machine, not this host's: its memory, its (emulated) CPU, its kernel.
@@ -33,6 +35,12 @@ def test_a_guest_is_calibrated_then_validated(patched_kernel: dict, tmp_path: Pa
     assert patched_kernel["id"] in p.description
     assert all(v.value > 0 for k, v in p.eater.items() if k != "fault_ns")
     assert p.reclaim["scan_ns"].value > 0 and "lz4" in p.codecs
+    # The baseline runs it came from are kept beside it, offload off (a patched kernel).
+    for name in ("perf", "plain"):
+        run = json.loads((tmp_path / f"guest.{name}.json").read_text())
+        assert run["meta"]["sysctls"]["vm.kcompressd"] == 0
+        assert run["meta"]["vm"]["cpus"] == 1
+    assert "profile" in json.loads((tmp_path / "guest.perf.json").read_text())
 
     r = kcompressd("validate", "--profile", str(profile), *SHAPE, "--kernel",
                    patched_kernel["id"], "--kcompressd", "24", "--json")

@@ -146,3 +146,17 @@ def test_the_eaters_in_run_cost_scales_the_quiet_loop_s() -> None:
     assert factor == pytest.approx(2.8)
     assert "20000 new pages" in why
     assert eater_in_run_factor({**run, "workload": {}}, loop, k, None, [], "lz4")[0] == 1.0
+
+
+def test_pooled_runs_sum_what_per_page_costs_divide() -> None:
+    from kcompressd.profiles.calibrate import pool_runs
+
+    a = {"vmstat": {"pgsteal_kswapd": 100, "pswpin": 5}, "cpu": {"kswapd0": 1.0},
+         "workload": {"pages_written": 10}, "meta": {"measured_seconds": 2.0, "plan": {}}}
+    b = {"vmstat": {"pgsteal_kswapd": 300}, "cpu": {"kswapd0": 2.0, "eater0": 1.0},
+         "workload": {"pages_written": 30}, "meta": {"measured_seconds": 3.0, "plan": {}}}
+    p = pool_runs([a, b])
+    assert p["vmstat"] == {"pgsteal_kswapd": 400, "pswpin": 5}
+    assert p["cpu"] == {"kswapd0": 3.0, "eater0": 1.0}
+    assert p["workload"]["pages_written"] == 40
+    assert p["meta"]["measured_seconds"] == 5.0 and p["meta"]["pooled_runs"] == 2

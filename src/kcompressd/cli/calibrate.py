@@ -78,7 +78,9 @@ def calibrate_cmd(
     plain_result: Path | None = typer.Option(None, help="With --bench-result: the same "
                                              "baseline without --perf, for kswapd's CPU per "
                                              "page (perf's sampling slows kswapd)."),
-    duration: float = typer.Option(30.0, help="Measured seconds of the baseline bench run."),
+    duration: float = typer.Option(30.0, help="Measured seconds of each baseline bench run."),
+    repeat: int = typer.Option(3, help="Baseline runs without perf, pooled for kswapd's and "
+                               "the eaters' CPU per page."),
     vm: bool = typer.Option(False, "--vm", help="Calibrate a lab guest of this shape instead "
                             "of this host (see `kcompressd lab`); the baseline runs are kept "
                             "beside the profile (P.perf.json, P.plain.json)."),
@@ -99,14 +101,16 @@ def calibrate_cmd(
     if not (duration > 0 and math.isfinite(duration)):
         raise KcompressdError(f"--duration must be a positive number of seconds, got "
                               f"{duration}")
+    if repeat < 1:
+        raise KcompressdError(f"--repeat must be >= 1, got {repeat}")
     if plain_result is not None and bench_result is None:
         raise KcompressdError("--plain-result goes with --bench-result")
     if vm:
         profile = _calibrate_in_guest(output, corpus, bench_result, plain_result, duration,
-                                      kernel, Shape(cpus=cpus, memory_mib=memory, nodes=nodes),
-                                      accel)
+                                      repeat, kernel,
+                                      Shape(cpus=cpus, memory_mib=memory, nodes=nodes), accel)
     else:
-        profile = _calibrate_here(output, corpus, bench_result, plain_result, duration)
+        profile = _calibrate_here(output, corpus, bench_result, plain_result, duration, repeat)
     if json_out:
         emit_json({"profile": str(output), "reclaim": {k: v.value for k, v in
                                                         profile.reclaim.items()},
@@ -119,8 +123,17 @@ def calibrate_cmd(
                      f"{', '.join(sorted(profile.codecs))}")
 
 
+def baseline_runs(args: list[str], repeat: int) -> dict[str, Any]:
+    """`repeat` baseline runs without perf (interleaved boots with --vm), pooled."""
+    from kcompressd.profiles.calibrate import pool_runs
+
+    doc = run_bench_json([*args, "--repeat", str(repeat)])
+    return pool_runs([r for s in doc["series"] for r in s["runs"]] if "series" in doc
+                     else [doc])
+
+
 def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
-                    plain_result: Path | None, duration: float) -> Profile:
+                    plain_result: Path | None, duration: float, repeat: int) -> Profile:
     from kcompressd.codecs import available
     from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
     from kcompressd.profiles.measure import measure_codecs, measure_eater
@@ -134,7 +147,7 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
         args = ["--duration", f"{duration!r}", *baseline_args(),
                 *(["--corpus", corpus] if corpus else [])]
         bench = run_bench_json(["--perf", *args])
-        plain = run_bench_json(args)  # kswapd's CPU per page without perf (kswapd_split)
+        plain = baseline_runs(args, repeat)  # CPU per page without perf (kswapd_split)
         origin = "run by calibrate"
     kswapd_split(bench, plain)  # refuse a result that cannot calibrate before timing anything
     stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec}, and the "
@@ -150,8 +163,8 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
 
 
 def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | None,
-                        plain_result: Path | None, duration: float, kernel: str | None,
-                        shape: Shape, accel: str) -> Profile:
+                        plain_result: Path | None, duration: float, repeat: int,
+                        kernel: str | None, shape: Shape, accel: str) -> Profile:
     """The baseline runs as `bench --vm` makes them (a fresh guest each, like the runs that
     validate measures), then `kcompressd calibrate` in a third guest on their results (codec
     and eater timings, memory); the profile comes back through the job share."""
@@ -175,7 +188,7 @@ def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | N
                    *(["--kcompressd", "0"] if m.kernel.get("patches") else []),
                    *(["--corpus", spec] if spec else [])]
         results["perf"] = run_bench_json(["--perf", *vm_args])
-        results["plain"] = run_bench_json(vm_args)
+        results["plain"] = baseline_runs(vm_args, repeat)
     command = [sys.executable, "-m", "kcompressd", "calibrate", "-o",
                str(GUEST_JOB / f"{output.stem}.toml"), "--duration", f"{duration!r}",
                "--bench-result", str(GUEST_JOB / "perf.json"),

@@ -122,6 +122,23 @@ def kswapd_split(bench: Mapping[str, Any], plain: Mapping[str, Any] | None = Non
     }
 
 
+def pool_runs(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several baseline runs of one plan as one: counters, CPU seconds, pages written and
+    measured seconds summed (per-page costs are then ratios of sums, less noisy than one
+    run's: TCG guests differ by ~15% from boot to boot); `meta.pooled_runs` says how many."""
+    first = runs[0]
+    out: dict[str, Any] = {k: v for k, v in first.items() if k not in ("rates", "profile")}
+    out["vmstat"] = {k: sum(r["vmstat"].get(k, 0) for r in runs)
+                     for k in set().union(*(r["vmstat"] for r in runs))}
+    out["cpu"] = {k: sum(r["cpu"].get(k, 0.0) for r in runs)
+                  for k in set().union(*(r["cpu"] for r in runs))}
+    out["workload"] = {**first.get("workload", {}), "pages_written": sum(
+        r.get("workload", {}).get("pages_written", 0) for r in runs)}
+    out["meta"] = {**first.get("meta", {}), "pooled_runs": len(runs), "measured_seconds": sum(
+        r.get("meta", {}).get("measured_seconds", 0.0) for r in runs)}
+    return out
+
+
 def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
                         k: Mapping[str, float], codec: CodecCosts | None,
                         corpus_pages: list[bytes], algorithm: str) -> tuple[float, str]:
@@ -139,8 +156,9 @@ def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
         return 1.0, "the run records no eater CPU or pages: the loop's timings as they are"
     per_steal = k["kswapd_cpu_s"] / k["pgsteal_kswapd"]
     own = eater_cpu - vm.get("pgsteal_direct", 0) * per_steal
-    new = min(written, int(plan["threads"]) * (int(plan["per_eater"]) - int(plan["prefill"]))
-              // PAGE_SIZE)
+    runs = int(run.get("meta", {}).get("pooled_runs", 1))
+    new = min(written, runs * int(plan["threads"]) * (int(plan["per_eater"]) -
+                                                      int(plan["prefill"])) // PAGE_SIZE)
     swapins = min(vm.get("pswpin", 0), written - new)
     decompress = 0.0
     if codec is not None:
