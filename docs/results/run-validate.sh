@@ -1,30 +1,20 @@
 #!/bin/sh
-# The validation table of docs/validation.md: calibrate a 1-vCPU TCG guest on a baseline run
-# (offload off, builtin:phone, 1 eater), then hold the simulator against real guest runs it
-# never saw. Each `validate` writes {"real", "sim", "error"} (JSON), REPEAT runs per setting
-# (NAME.I.json), settings interleaved. On a shared machine run it under `nice -n -15`: a TCG
-# guest's speed is the host's, and other work on the cores would slow some runs and not others.
+# The validation table of docs/validation.md, in three steps:
+#  1. real runs in 1-vCPU TCG guests of the patched kernel (one boot each, REPEAT rounds with
+#     the settings interleaved): a baseline with perf, the baseline (offload off,
+#     builtin:phone, 1 eater) and the settings the simulator is held against;
+#  2. calibrate on the baseline runs only (perf for the shares, the `base` runs for the CPU
+#     per page), the codecs and the eater loop timed in a guest of the same shape;
+#  3. validate each real run against the simulator ({"real", "sim", "error"} per run).
+# On a shared machine run it under `nice -n -15`: a TCG guest's speed is the host's.
 # Usage: [REPEAT=2] sh docs/results/run-validate.sh [DURATION]   (about a minute per run)
-#        RESIM=1 sh docs/results/run-validate.sh   (simulate the kept real runs again with the
-#                                                   profile as it is now; no guest boots)
+#        STEP=3 sh docs/results/run-validate.sh   (step 3 again, e.g. after a model change)
 set -eu
 d=${1:-10}
 repeat=${REPEAT:-2}
 out=$(dirname "$0")/validate
 profile=$out/guest-1cpu.toml
-mkdir -p "$out"
-if [ -n "${RESIM:-}" ]; then
-	real=$(mktemp)
-	for f in "$out"/*.[0-9]*.json; do
-		python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["real"]))' \
-			"$f" >"$real"
-		kcompressd validate --profile "$profile" --bench-result "$real" --json >"$f.new"
-		mv "$f.new" "$f"
-	done
-	rm -f "$real"
-	exit 0
-fi
-[ -f "$profile" ] || kcompressd calibrate --vm --cpus 1 --memory 2048 --duration "$d" -o "$profile"
+mkdir -p "$out/real"
 # Another corpus: real pages of a headless Chromium (its browser process, 4096 pages).
 corpus=${XDG_CACHE_HOME:-$HOME/.cache}/kcompressd/corpora/chromium.zst
 if [ ! -f "$corpus" ]; then
@@ -38,24 +28,38 @@ if [ ! -f "$corpus" ]; then
 	pkill -f "user-data-dir=$prof" || true
 	rm -rf "$prof"
 fi
-v() { # NAME VALIDATE-OPTIONS...
+b() { # NAME BENCH-OPTIONS...
 	f=$1
 	shift
-	kcompressd validate --profile "$profile" --vm --memory 2048 --duration "$d" "$@" \
-		--json >"$out/$f.$i.json"
+	kcompressd bench --vm --memory 2048 --duration "$d" "$@" --json >"$out/real/$f.$i.json"
 }
-i=1
-while [ "$i" -le "$repeat" ]; do
-v base --cpus 1 --kcompressd 0
-v depth24 --cpus 1 --kcompressd 24
-v depth256 --cpus 1 --kcompressd 256
-v workers2 --cpus 1 --kcompressd 24 --kcompressd-threads 2
-v overflow1 --cpus 1 --kcompressd 24 --kcompressd-overflow 1
-v memalloc0 --cpus 1 --kcompressd 24 --kcompressd-memalloc 0
-v cpu2 --cpus 2 --kcompressd 0
-v cpu2-depth24 --cpus 2 --kcompressd 24
-v chromium --cpus 1 --kcompressd 0 --corpus "$corpus"
-v eaters2 --cpus 1 --kcompressd 0 --threads 2
-v vanilla --cpus 1 --kernel vanilla
-i=$((i + 1))
+if [ "${STEP:-1}" -le 1 ]; then
+	i=1
+	b perf --cpus 1 --kcompressd 0 --perf
+	while [ "$i" -le "$repeat" ]; do
+		b base --cpus 1 --kcompressd 0
+		b depth24 --cpus 1 --kcompressd 24
+		b depth256 --cpus 1 --kcompressd 256
+		b workers2 --cpus 1 --kcompressd 24 --kcompressd-threads 2
+		b overflow1 --cpus 1 --kcompressd 24 --kcompressd-overflow 1
+		b memalloc0 --cpus 1 --kcompressd 24 --kcompressd-memalloc 0
+		b cpu2 --cpus 2 --kcompressd 0
+		b cpu2-depth24 --cpus 2 --kcompressd 24
+		b chromium --cpus 1 --kcompressd 0 --corpus "$corpus"
+		b eaters2 --cpus 1 --kcompressd 0 --threads 2
+		b vanilla --cpus 1 --kernel vanilla
+		i=$((i + 1))
+	done
+fi
+if [ "${STEP:-1}" -le 2 ]; then
+	set --
+	for f in "$out"/real/base.*.json; do set -- "$@" --plain-result "$f"; done
+	kcompressd calibrate --vm --cpus 1 --memory 2048 --bench-result "$out/real/perf.1.json" \
+		"$@" -o "$profile"
+fi
+for f in "$out"/real/*.json; do
+	name=$(basename "$f")
+	case $name in perf.*) continue ;; esac
+	kcompressd validate --profile "$profile" --bench-result "$f" --json >"$out/$name.new"
+	mv "$out/$name.new" "$out/$name"
 done

@@ -108,8 +108,8 @@ def test_wait_times_out_or_is_woken() -> None:
     assert out == [False, True]
 
 
-def test_a_woken_thread_preempts_a_hog() -> None:
-    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0)
+def test_cfs_a_woken_thread_preempts_a_hog_at_once() -> None:
+    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler="cfs")
     ran = []
 
     def hog():
@@ -128,6 +128,46 @@ def test_a_woken_thread_preempts_a_hog() -> None:
     sim.run(60e-3)
     # Runs right after its wake-up latency, not at the end of the hog's 10 ms segment.
     assert ran and ran[0] == pytest.approx(50e-3 + 10e-6)
+
+
+def test_eevdf_a_woken_thread_waits_for_the_slice_then_the_tick() -> None:
+    """No sleeper credit and RUN_TO_PARITY: the hog keeps the CPU until its vruntime passes its
+    deadline (one base slice after its last one began, 50.75 ms), and the first tick after that
+    (HZ 250: 52 ms) reschedules; the woken thread's deadline is earlier, so it runs then."""
+    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler="eevdf",
+              base_slice=0.75e-3, tick=4e-3)
+    ran = []
+
+    def hog():
+        while True:
+            yield (RUN, 10e-3)
+
+    def sleeper():
+        yield SLEEP
+        ran.append(sim.now)
+        yield (RUN, 1e-6)
+
+    sim.spawn("hog", hog())
+    s = sim.spawn("sleeper", sleeper())
+    sim.run(50e-3)
+    sim.wake(s)
+    sim.run(60e-3)
+    assert ran and ran[0] == pytest.approx(52e-3)
+
+
+def test_eevdf_shares_a_cpu_by_deadline_between_busy_threads() -> None:
+    sim = Sim([1.0], context_switch=0.0, scheduler="eevdf", base_slice=1e-3, tick=1e-3)
+
+    def busy():
+        while True:
+            yield (RUN, 100e-6)
+
+    a, b = sim.spawn("a", busy()), sim.spawn("b", busy())
+    sim.run(1.0)
+    assert a.cpu_time == pytest.approx(0.5, abs=2e-3)
+    assert b.cpu_time == pytest.approx(0.5, abs=2e-3)
+    # One switch per slice, the slice ending at the first segment end past the deadline.
+    assert 1.0 / 1.1e-3 <= sim.context_switches <= 1.0 / 1e-3
 
 
 def test_same_program_same_schedule() -> None:

@@ -162,7 +162,9 @@ def test_every_design_runs_and_conserves_pages(design: str, scenario: str) -> No
     json.dumps(r.result)
     v = r.result["vmstat"]
     assert v["pgsteal_anon"] == v["pgsteal_kswapd"] + v["pgsteal_direct"] > 0
-    assert v["pgscan_anon"] >= v["pgsteal_anon"]
+    # A batch isolated (pgscan) before the window opened may be freed (pgsteal) inside it:
+    # at most one batch per thread.
+    assert v["pgscan_anon"] + 32 * len(r.result["cpu"]) >= v["pgsteal_anon"]
     assert all(x >= 0 for x in v.values())
 
 

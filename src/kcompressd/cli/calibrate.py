@@ -75,9 +75,10 @@ def calibrate_cmd(
                                       f"the bench writes); default {DEFAULT_CORPUS}."),
     bench_result: Path | None = typer.Option(None, help="A baseline `kcompressd bench --perf "
                                              "--json` result; without it one is run (root)."),
-    plain_result: Path | None = typer.Option(None, help="With --bench-result: the same "
-                                             "baseline without --perf, for kswapd's CPU per "
-                                             "page (perf's sampling slows kswapd)."),
+    plain_result: list[Path] | None = typer.Option(None, help="With --bench-result: the "
+                                                   "same baseline without --perf, for the CPU "
+                                                   "per page (perf's sampling slows kswapd); "
+                                                   "repeat it to pool several runs."),
     duration: float = typer.Option(30.0, help="Measured seconds of each baseline bench run."),
     repeat: int = typer.Option(3, help="Baseline runs without perf, pooled for kswapd's and "
                                "the eaters' CPU per page."),
@@ -103,7 +104,7 @@ def calibrate_cmd(
                               f"{duration}")
     if repeat < 1:
         raise KcompressdError(f"--repeat must be >= 1, got {repeat}")
-    if plain_result is not None and bench_result is None:
+    if plain_result and bench_result is None:
         raise KcompressdError("--plain-result goes with --bench-result")
     if vm:
         profile = _calibrate_in_guest(output, corpus, bench_result, plain_result, duration,
@@ -132,15 +133,21 @@ def baseline_runs(args: list[str], repeat: int) -> dict[str, Any]:
                      else [doc])
 
 
+def pooled(paths: list[Path]) -> dict[str, Any]:
+    from kcompressd.profiles.calibrate import pool_runs
+
+    return pool_runs([load_bench_result(p) for p in paths])
+
+
 def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
-                    plain_result: Path | None, duration: float, repeat: int) -> Profile:
+                    plain_result: list[Path] | None, duration: float, repeat: int) -> Profile:
     from kcompressd.codecs import available
     from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
     from kcompressd.profiles.measure import measure_codecs, measure_eater
 
     spec = corpus or DEFAULT_CORPUS
     pages = corpus_pages(spec)
-    plain = None if plain_result is None else load_bench_result(plain_result)
+    plain = pooled(plain_result) if plain_result else None
     if bench_result is not None:
         bench, origin = load_bench_result(bench_result), str(bench_result)
     else:
@@ -163,7 +170,7 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
 
 
 def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | None,
-                        plain_result: Path | None, duration: float, repeat: int,
+                        plain_result: list[Path] | None, duration: float, repeat: int,
                         kernel: str | None, shape: Shape, accel: str) -> Profile:
     """The baseline runs as `bench --vm` makes them (a fresh guest each, like the runs that
     validate measures), then `kcompressd calibrate` in a third guest on their results (codec
@@ -178,8 +185,8 @@ def _calibrate_in_guest(output: Path, corpus: str | None, bench_result: Path | N
     results: dict[str, dict[str, Any]] = {}
     if bench_result is not None:
         results["perf"] = load_bench_result(bench_result)
-        if plain_result is not None:
-            results["plain"] = load_bench_result(plain_result)
+        if plain_result:
+            results["plain"] = pooled(plain_result)
     else:
         vm_args = ["--vm", "--kernel", m.kernel.get("id") or str(m.bzimage),
                    "--cpus", str(shape.cpus),

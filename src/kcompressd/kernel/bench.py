@@ -359,6 +359,8 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
         meta={"kernel": platform.release(), "cpu_model": _cpu_model(),
               "cpus": os.cpu_count(), "plan": plan.to_dict(),
               "min_headroom": min(s.headroom for s in samples),
+              # every CPU's busy time, for what ran besides the threads in `cpu`
+              "cpus_busy_seconds": last.busy - first.busy,
               "samples": len(samples), **meta},
     )
     result["latency_histogram"] = latency_histogram(latency)

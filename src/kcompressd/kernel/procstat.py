@@ -28,6 +28,16 @@ def _fields(pid: int) -> tuple[str, list[str]] | None:
     return head.partition("(")[2], tail.split()
 
 
+def cpus_busy_seconds(stat: Path = Path("/proc/stat")) -> float:
+    """CPU-seconds all CPUs spent working since boot: the "cpu" line of /proc/stat's user,
+    nice, system, irq and softirq (not idle, iowait, steal, nor the guest time that user and
+    nice already count)."""
+    with open(stat) as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = (fields + [0] * 7)[:7]
+    return (user + nice + system + irq + softirq) / CLK_TCK
+
+
 def cpu_seconds(pid: int) -> float | None:
     """utime + stime of a task in seconds; None when it has exited."""
     f = _fields(pid)

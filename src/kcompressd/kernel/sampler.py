@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from kcompressd.kernel.meminfo import read_meminfo
-from kcompressd.kernel.procstat import cpu_seconds, reclaim_threads
+from kcompressd.kernel.procstat import cpu_seconds, cpus_busy_seconds, reclaim_threads
 from kcompressd.kernel.swap import swap_area
 from kcompressd.kernel.vmstat import read_vmstat, read_watermarks, vmstat_delta
 from kcompressd.kernel.zram import ZramDevice
@@ -43,6 +43,7 @@ class Sample:
     cpu: dict[str, float]  # thread name -> CPU seconds so far
     mm_stat: dict[str, int]
     headroom: int
+    busy: float = 0.0  # CPU-seconds of all CPUs not idle since boot (/proc/stat)
 
 
 def headroom(meminfo: dict[str, int], swap_free: int, mm_stat: dict[str, int],
@@ -86,7 +87,8 @@ class Sampler:
                 self.threads.setdefault(name, pid)
         cpu = {name: s for name, pid in self.threads.items()
                if (s := cpu_seconds(pid)) is not None}
-        s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio))
+        s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio),
+                   cpus_busy_seconds())
         self._record(s)
         self.samples.append(s)
         self.tick_seconds = time.thread_time() - cpu0

@@ -11,7 +11,7 @@ from kcompressd.mm.lru import YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.page_alloc import OutOfMemory, alloc_pages, get_page_from_freelist
 from kcompressd.mm.system import SWAP_CLUSTER_MAX, MemorySystem
-from kcompressd.sim.core import RUN
+from kcompressd.sim.core import RUN, WAIT
 
 # `kcompressd bench`'s eaters time their work in chunks of this many pages (kernel.workload).
 CHUNK_PAGES = 64
@@ -148,3 +148,11 @@ def cpu_hog(slice_cost: float) -> Generator[tuple, Any, None]:
     """A CPU-bound foreground thread: never sleeps, computes in `slice_cost` segments."""
     while True:
         yield (RUN, slice_cost)
+
+
+def background_load(share: float, period: float) -> Generator[tuple, Any, None]:
+    """Work a real machine does besides the threads modelled (kernel workers, interrupts, the
+    harness's own processes): `share` of one CPU, run every `period` (a jiffy)."""
+    while True:
+        yield (RUN, share * period)
+        yield (WAIT, period * (1 - share))

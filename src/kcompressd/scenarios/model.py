@@ -22,9 +22,18 @@ class MachineSection:
     hz: int
     context_switch_us: float
     wakeup_latency_us: float
+    scheduler: str
+    base_slice_ms: float
     sched_latency_ms: float
     min_granularity_ms: float
     wakeup_granularity_ms: float
+
+    def base_slice(self) -> float:
+        """EEVDF's base slice in seconds: the key, or the kernel's default, sysctl_sched_base_slice
+        0.75 ms scaled by get_update_sysctl_factor() (1 + ilog2 of the CPUs, at most 8)."""
+        if self.base_slice_ms:
+            return self.base_slice_ms * 1e-3
+        return 0.75e-3 * (1 + (min(self.cpus, 8).bit_length() - 1))
 
     def speeds(self) -> list[float]:
         """Speed factor of every CPU, big ones first."""
@@ -80,6 +89,7 @@ class WorkloadSection:
     start_s: float
     hot_mb: int
     hogs: int
+    background_cpus: float
     hog_slice_ms: float
 
 

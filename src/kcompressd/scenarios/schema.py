@@ -31,6 +31,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "context_switch_us": Field(2.0, "cost of switching a CPU to another thread (µs)",
                                    0.0, 1000.0),
         "wakeup_latency_us": Field(20.0, "from wake_up_process() to runnable (µs)", 0.0, 1e5),
+        "scheduler": Field("eevdf", "fair class: eevdf (Linux 6.6 and later) or cfs (before)",
+                           choices=("eevdf", "cfs")),
+        "base_slice_ms": Field(0.0, "EEVDF sysctl_sched_base_slice (ms); 0: the kernel's "
+                               "default, 0.75 ms x (1 + log2 of the CPUs, at most 8)",
+                               0.0, 1000.0),
         "sched_latency_ms": Field(6.0, "CFS sysctl_sched_latency (ms)", 0.1, 1000.0),
         "min_granularity_ms": Field(0.75, "CFS minimum slice before preemption (ms)",
                                     0.01, 1000.0),
@@ -84,6 +89,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "hot_mb": Field(0, "working set kept referenced (counted in the anon at start)",
                         0, 1 << 24),
         "hogs": Field(0, "CPU-bound foreground threads", 0, 4096),
+        "background_cpus": Field(0.0, "other work besides the modelled threads, in CPUs (0.07: "
+                                 "7% of one CPU): kernel workers, interrupts, the harness; "
+                                 "periodic tasks of one jiffy", 0.0, 4096.0),
         "hog_slice_ms": Field(1.0, "work per scheduling round of a hog (ms at speed 1.0)",
                               0.01, 1000.0),
     },

@@ -11,14 +11,24 @@ Knows nothing of memory. Threads are generators that yield actions:
 - ``(WAIT, timeout)``: like SLEEP but also woken after `timeout` seconds; the generator
   receives True when woken, False on timeout (schedule_timeout()).
 
-Scheduling follows CFS in miniature: one global runqueue ordered by virtual runtime; a woken
-thread gets vruntime no lower than min_vruntime - sched_latency/2 (place_entity()), may preempt
-the running thread with the largest vruntime if it leads by more than the wake-up granularity
-(check_preempt_wakeup()), and a running thread yields at the end of a work segment once another
-leads it by more than the minimum granularity (check_preempt_tick()). Waking a sleeping thread
-costs `wakeup_latency` before it is runnable; switching a CPU to another thread costs
-`context_switch` seconds of work (charged to the incoming thread). Work is batched by the
-callers (one event per SWAP_CLUSTER_MAX pages), so one segment is tens to hundreds of µs.
+Scheduling follows the kernel's fair class in miniature, one global runqueue, as one of:
+
+- ``eevdf`` (Linux 6.6 and later, so the lab's 6.12): a thread's deadline is its vruntime plus
+  one base slice; the eligible thread (vruntime at most the runqueue's weighted average,
+  avg_vruntime()) with the earliest deadline runs (pick_eevdf()); a running thread keeps its
+  CPU until its vruntime reaches its deadline (RUN_TO_PARITY), also against a waking thread;
+  a waking thread is placed at the average less the lag it had when it slept
+  (place_entity() with PLACE_LAG): no sleeper credit.
+- ``cfs`` (before 6.6): ordered by vruntime; a woken thread gets vruntime no lower than
+  min_vruntime - sched_latency/2 (place_entity()), may preempt the running thread with the
+  largest vruntime if it leads by more than the wake-up granularity (check_preempt_wakeup()),
+  and a running thread yields at the end of a work segment once another leads it by more than
+  the minimum granularity (check_preempt_tick()).
+
+Waking a sleeping thread costs `wakeup_latency` before it is runnable; switching a CPU to
+another thread costs `context_switch` seconds of work (charged to the incoming thread). Work is
+batched by the callers (one event per SWAP_CLUSTER_MAX pages), so one segment is tens to
+hundreds of µs.
 
 Deterministic: events at equal times run in the order they were scheduled.
 """
@@ -26,6 +36,7 @@ Deterministic: events at equal times run in the order they were scheduled.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -42,8 +53,9 @@ _NEW, _RUNNABLE, _RUNNING, _SLEEPING, _WAKING, _DEAD = range(6)
 class Thread:
     """A schedulable entity; `cpu_time` is wall seconds spent on a CPU (utime+stime)."""
 
-    __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_token", "cpu",
-                 "cpu_time", "gen", "name", "state", "vruntime", "wake_pending", "weight")
+    __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_tick_at", "_token",
+                 "cpu", "cpu_time", "deadline", "gen", "name", "state", "vlag", "vruntime",
+                 "wake_pending", "weight")
 
     def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
         self.name = name
@@ -51,6 +63,9 @@ class Thread:
         self.weight = weight
         self.state = _NEW
         self.vruntime = 0.0
+        self.deadline = 0.0  # eevdf: vruntime at which its slice ends
+        self.vlag = 0.0  # eevdf: avg_vruntime - vruntime when it last went to sleep
+        self._tick_at = -1.0  # eevdf: the tick already set to end its slice
         self.cpu_time = 0.0
         self.cpu: Cpu | None = None
         self.wake_pending = False
@@ -90,9 +105,14 @@ class Sim:
         sched_latency: float = 6e-3,
         min_granularity: float = 0.75e-3,
         wakeup_granularity: float = 1e-3,
+        scheduler: str = "eevdf",
+        base_slice: float = 0.75e-3,
+        tick: float = 4e-3,
     ) -> None:
         if not speeds or min(speeds) <= 0:
             raise ValueError("need at least one CPU, all speeds > 0")
+        if scheduler not in ("eevdf", "cfs"):
+            raise ValueError(f"scheduler: eevdf or cfs, not {scheduler!r}")
         self.now = 0.0
         self.events = 0  # events processed
         self._heap: list[tuple[float, int, Callable[[Any], None], Any]] = []
@@ -108,6 +128,9 @@ class Sim:
         self.sched_latency = sched_latency
         self.min_granularity = min_granularity
         self.wakeup_granularity = wakeup_granularity
+        self.eevdf = scheduler == "eevdf"
+        self.base_slice = base_slice
+        self.tick = tick  # 1/HZ: eevdf ends a protected slice at the first tick after it
         self.min_vruntime = 0.0
         self.context_switches = 0
         self.current: Thread | None = None  # the thread whose body is executing
@@ -146,7 +169,11 @@ class Sim:
         """A new thread, runnable now (its body starts at the next event of this instant)."""
         th = Thread(name, body, weight)
         self.threads.append(th)
-        th.vruntime = self.min_vruntime
+        if self.eevdf:  # place_entity(): at the average, half a slice (PLACE_DEADLINE_INITIAL)
+            th.vruntime = self.avg_vruntime()
+            th.deadline = th.vruntime + self.base_slice / 2 / weight
+        else:
+            th.vruntime = self.min_vruntime
         # Started by an event, so the caller holds the Thread before its body first runs.
         self.call_at(self.now, self._start, th)
         return th
@@ -167,10 +194,13 @@ class Sim:
             th.wake_pending = True
 
     def _woken(self, th: Thread) -> None:
-        # place_entity(): a sleeper gets at most half a latency period of credit.
-        floor = self.min_vruntime - self.sched_latency / 2
-        if th.vruntime < floor:
-            th.vruntime = floor
+        if self.eevdf:  # place_entity(): the average less the lag it slept with
+            th.vruntime = self.avg_vruntime() - th.vlag
+            th.deadline = th.vruntime + self.base_slice / th.weight
+        else:  # place_entity(): a sleeper gets at most half a latency period of credit
+            floor = self.min_vruntime - self.sched_latency / 2
+            if th.vruntime < floor:
+                th.vruntime = floor
         self._enqueue(th)
         if th.state == _RUNNABLE:
             self._check_preempt_wakeup(th)
@@ -187,10 +217,52 @@ class Sim:
             self._dispatch(self._idle.pop(0), th)
         else:
             th.state = _RUNNABLE
-            self._seq += 1
+            self._push(th)
+
+    def _push(self, th: Thread) -> None:
+        self._seq += 1
+        if self.eevdf:
+            self._rq.append((th.vruntime, self._seq, th))
+        else:
             heapq.heappush(self._rq, (th.vruntime, self._seq, th))
 
+    def _pop_next(self) -> Thread:
+        """The runnable thread a CPU takes next: pick_eevdf(), or the smallest vruntime."""
+        rq = self._rq
+        if not self.eevdf:
+            return heapq.heappop(rq)[2]
+        avg = self.avg_vruntime()
+        best = -1
+        for i, (_, seq, t) in enumerate(rq):
+            if t.vruntime <= avg and (best < 0 or (t.deadline, seq) < (rq[best][2].deadline,
+                                                                       rq[best][1])):
+                best = i
+        if best < 0:  # rounding: nobody at or below the average; the smallest vruntime
+            best = min(range(len(rq)), key=lambda i: (rq[i][2].vruntime, rq[i][1]))
+        return rq.pop(best)[2]
+
+    def avg_vruntime(self) -> float:
+        """avg_vruntime(): the weighted mean vruntime of the runnable and running threads."""
+        total = load = 0.0
+        for _, _, t in self._rq:
+            total += t.vruntime * t.weight
+            load += t.weight
+        for cpu in self.cpus:
+            t = cpu.thread
+            if t is not None:
+                total += t.vruntime * t.weight
+                load += t.weight
+        return total / load if load else self.min_vruntime
+
+    def _would_pick_other(self, cur: Thread) -> bool:
+        """eevdf: is there an eligible runnable thread with an earlier deadline than `cur`?"""
+        avg = self.avg_vruntime()
+        return any(t.vruntime <= avg and t.deadline < cur.deadline for _, _, t in self._rq)
+
     def _check_preempt_wakeup(self, th: Thread) -> None:
+        if self.eevdf:
+            self._check_preempt_wakeup_eevdf()
+            return
         victim = None
         for cpu in self.cpus:
             cur = cpu.thread
@@ -209,6 +281,47 @@ class Sim:
                               victim._seg_speedless, victim._resume)
         self._preempt(cpu, victim)
 
+    def _check_preempt_wakeup_eevdf(self) -> None:
+        """check_preempt_wakeup_fair() under RUN_TO_PARITY: a running thread keeps its CPU
+        until its vruntime reaches its deadline; update_curr() at the first tick after that
+        starts its next slice and reschedules if pick_eevdf() prefers another."""
+        for cpu in self.cpus:
+            cur = cpu.thread
+            if cur is None:
+                continue
+            self._account(cur)
+            if cur.vruntime >= cur.deadline:
+                if self._resched_eevdf(cpu, cur):
+                    return
+                continue
+            due = self.now + (cur.deadline - cur.vruntime) * cur.weight
+            due = math.ceil(due / self.tick - 1e-9) * self.tick
+            if cur._tick_at != due:
+                cur._tick_at = due
+                self.call_at(due, self._tick, (cur, cur._token))
+
+    def _tick(self, arg: tuple[Thread, int]) -> None:
+        th, token = arg
+        if th.state != _RUNNING or th._token != token or th.cpu is None:
+            return
+        self._account(th)
+        if th.vruntime >= th.deadline:
+            self._resched_eevdf(th.cpu, th)
+
+    def _resched_eevdf(self, cpu: Cpu, cur: Thread) -> bool:
+        """update_deadline() for a running thread past its deadline: its next slice, and the
+        CPU to another thread if pick_eevdf() prefers one (True then)."""
+        cur.deadline = cur.vruntime + self.base_slice / cur.weight
+        if not (self._rq and self._would_pick_other(cur)):
+            return False
+        left = cur._seg_end - self.now
+        cur._token += 1
+        if left > 0:
+            cur._resume = ("__left__", left if cur._seg_speedless else left * cpu.speed,
+                           cur._seg_speedless, cur._resume)
+        self._preempt(cpu, cur)
+        return True
+
     def _account(self, th: Thread) -> None:
         ran = self.now - th._seg_start
         th.cpu_time += ran
@@ -219,10 +332,8 @@ class Sim:
         th.state = _RUNNABLE
         th.cpu = None
         cpu.thread = None
-        self._seq += 1
-        heapq.heappush(self._rq, (th.vruntime, self._seq, th))
-        _, _, nxt = heapq.heappop(self._rq)
-        self._dispatch(cpu, nxt)
+        self._push(th)
+        self._dispatch(cpu, self._pop_next())
 
     def _dispatch(self, cpu: Cpu, th: Thread) -> None:
         cpu.thread = th
@@ -263,7 +374,13 @@ class Sim:
             th.cpu_time += ran
             vr = th.vruntime = th.vruntime + ran / th.weight
             th._seg_start = now
-            if rq:
+            if self.eevdf:
+                if vr >= th.deadline:  # update_deadline(): a new slice, and a resched
+                    th.deadline = vr + self.base_slice / th.weight
+                    if rq and self._would_pick_other(th):
+                        self._preempt(th.cpu, th)
+                        return
+            elif rq:
                 lead = rq[0][0]
                 if lead < vr:
                     if lead > self.min_vruntime:
@@ -333,6 +450,10 @@ class Sim:
                 th.wake_pending = False
                 value = True
             else:
+                if self.eevdf:  # update_entity_lag() as it is dequeued, within 2 slices
+                    self._account(th)
+                    limit = 2 * self.base_slice / th.weight
+                    th.vlag = max(-limit, min(limit, self.avg_vruntime() - th.vruntime))
                 th.state = _SLEEPING
                 th._token += 1
                 if kind == WAIT:
@@ -352,8 +473,7 @@ class Sim:
         th.cpu = None
         cpu.thread = None
         if self._rq:
-            _, _, nxt = heapq.heappop(self._rq)
-            self._dispatch(cpu, nxt)
+            self._dispatch(cpu, self._pop_next())
         else:
             # Keep the idle list ordered fastest first.
             idle = self._idle

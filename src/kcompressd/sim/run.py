@@ -14,6 +14,7 @@ CPU affinity and per-CPU runqueues (one global CFS-like runqueue), power.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,14 @@ from kcompressd.mm.node import Node
 from kcompressd.mm.system import MemorySystem
 from kcompressd.mm.vmscan import kswapd
 from kcompressd.mm.watermarks import default_min_free_kbytes, setup_per_zone_wmarks
-from kcompressd.mm.workload import EaterCosts, Region, cpu_hog, memory_eater, region_eater
+from kcompressd.mm.workload import (
+    EaterCosts,
+    Region,
+    background_load,
+    cpu_hog,
+    memory_eater,
+    region_eater,
+)
 from kcompressd.profiles import Profile, load_profile
 from kcompressd.result import make_result
 from kcompressd.scenarios import Scenario
@@ -62,6 +70,9 @@ def _build_sim(machine: MachineSection) -> Sim:
         sched_latency=machine.sched_latency_ms * 1e-3,
         min_granularity=machine.min_granularity_ms * 1e-3,
         wakeup_granularity=machine.wakeup_granularity_ms * 1e-3,
+        scheduler=machine.scheduler,
+        base_slice=machine.base_slice(),
+        tick=1 / machine.hz,
     )
 
 
@@ -221,6 +232,10 @@ def _start_workload(m: Machine) -> None:
     sim.call_at(wl.start_s, start)
     for i in range(wl.hogs):
         sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3))
+    tasks = math.ceil(wl.background_cpus)
+    for i in range(tasks):
+        sim.spawn(f"background{i}", background_load(wl.background_cpus / tasks,
+                                                     1 / m.cfg.machine.hz))
 
 
 def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,

@@ -4,8 +4,9 @@
 run the simulator on the same machine shape and plan: the memory the eaters play in (MemTotal
 minus what the hugepage balloon and the kernel hold), the eaters' regions and prefill (region
 eaters, with the profile's measured per-page costs), the zram device and codec, the corpus,
-the measured duration and, on a kernel carrying the kcompressd patch, its sysctls as the
-`kcompressd` design's parameters. `errors()` compares the metrics the
+the measured duration, the CPU time the run spent besides its tracked threads (as background
+load) and, on a kernel carrying the kcompressd patch, its sysctls as the `kcompressd` design's
+parameters. `errors()` compares the metrics the
 issue names, as relative errors (sim - real) / real.
 """
 
@@ -55,6 +56,7 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
         f"workload.prefill_mb={prefill // MB}",
         *(f"workload.{k.removesuffix('_ns')}_us={v.value / 1000:g}" for k, v in eater.items()),
         "workload.hot_mb=0", f"workload.hogs={background}",
+        f"workload.background_cpus={other_cpus(real):.4f}",
         # The bench's window opens as its eaters start (kernel.bench._measure): no warm-up.
         "run.warmup_s=0", f"run.duration_s={float(meta['measured_seconds']):.3f}",
     ]
@@ -64,6 +66,17 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
                  if k in SYSCTL_PARAMS]
         return sets, "kcompressd"
     return sets, "none"
+
+
+def other_cpus(real: Mapping[str, Any]) -> float:
+    """CPUs the real run spent besides the threads it tracked (its eaters, kswapd and the
+    offload workers): kernel workers, interrupts, the bench's own processes. 0 for results
+    that do not record the machine's busy time."""
+    meta = real["meta"]
+    busy = meta.get("cpus_busy_seconds")
+    if busy is None:
+        return 0.0
+    return max(0.0, busy - sum(real["cpu"].values())) / (meta["measured_seconds"] or 1.0)
 
 
 def metrics(result: Mapping[str, Any]) -> dict[str, float]:
