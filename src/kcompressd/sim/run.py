@@ -9,7 +9,7 @@ Swap-ins are modelled for region eaters (workload.region_mb, the bench's eaters)
 classic or MGLRU (memory.lru). Left out (each would be its own piece of work): file pages and
 the file LRU, refault detection (workingset), memcg, zswap as a backend, zsmalloc
 fragmentation and compaction, the anon/file balance of get_scan_count(), per-CPU page lists,
-CPU affinity and per-CPU runqueues (one global CFS-like runqueue), power.
+CPU affinity and per-CPU runqueues (one global EEVDF or CFS runqueue), power.
 """
 
 from __future__ import annotations
