@@ -120,9 +120,9 @@ class ZramSampler:
         parts = [self.draw(SWAP_CLUSTER_MAX) for _ in range(n // SWAP_CLUSTER_MAX)]
         if n % SWAP_CLUSTER_MAX:
             parts.append(self.draw(n % SWAP_CLUSTER_MAX))
-        return Draw(n, sum(d.cost for d in parts), sum(d.same for d in parts),
-                    sum(d.huge for d in parts), sum(d.compr_bytes for d in parts),
-                    sum(d.zs_pages for d in parts))
+        return Draw(n, sum([d.cost for d in parts]), sum([d.same for d in parts]),
+                    sum([d.huge for d in parts]), sum([d.compr_bytes for d in parts]),
+                    sum([d.zs_pages for d in parts]))
 
 
 class ZramStore:
@@ -158,15 +158,19 @@ class ZramStore:
         """Pages zs_malloc() takes from the page allocator to store `d`."""
         return math.ceil(self._zs + d.zs_pages - 1e-9) - self.mem_used_pages
 
-    def store(self, d: Draw, need: int | None = None) -> int:
-        """zram_write_page() for the drawn pages; returns the zsmalloc pages newly taken
-        (`need`, when the caller has just asked `zspages_needed(d)`)."""
-        self._zs += d.zs_pages
-        if need is None:
-            need = math.ceil(self._zs - 1e-9) - self.mem_used_pages
-        self.mem_used_pages += need
-        if self.mem_used_pages > self.mem_used_max:
-            self.mem_used_max = self.mem_used_pages
+    def store(self, d: Draw, avail: float = math.inf) -> int | None:
+        """zram_write_page() for the drawn pages, if the pages zs_malloc() takes from the page
+        allocator for them (`zspages_needed(d)`) fit in `avail`: returns those pages, or None
+        when zs_malloc() fails and nothing is stored (a failed write)."""
+        zs = self._zs + d.zs_pages
+        need = math.ceil(zs - 1e-9) - self.mem_used_pages
+        if need > avail:
+            self.failed_writes += d.n
+            return None
+        self._zs = zs
+        used = self.mem_used_pages = self.mem_used_pages + need
+        if used > self.mem_used_max:
+            self.mem_used_max = used
         self.pages_stored += d.n
         self.compr_data_size += d.compr_bytes
         self.same_pages += d.same
