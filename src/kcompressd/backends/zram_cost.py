@@ -114,15 +114,21 @@ class ZramSampler:
         return self._pools[n][self._rand(self._bits)]
 
     def draw_many(self, n: int) -> Draw:
-        """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed."""
+        """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed in that order."""
         if n <= SWAP_CLUSTER_MAX:
             return self._pools[n][self._rand(self._bits)]
-        parts = [self.draw(SWAP_CLUSTER_MAX) for _ in range(n // SWAP_CLUSTER_MAX)]
-        if n % SWAP_CLUSTER_MAX:
-            parts.append(self.draw(n % SWAP_CLUSTER_MAX))
-        return Draw(n, sum([d.cost for d in parts]), sum([d.same for d in parts]),
-                    sum([d.huge for d in parts]), sum([d.compr_bytes for d in parts]),
-                    sum([d.zs_pages for d in parts]))
+        cost = zs_pages = 0.0
+        same = huge = compr_bytes = 0
+        left = n
+        while left:
+            d = self._pools[min(left, SWAP_CLUSTER_MAX)][self._rand(self._bits)]
+            left -= d.n
+            cost += d.cost
+            same += d.same
+            huge += d.huge
+            compr_bytes += d.compr_bytes
+            zs_pages += d.zs_pages
+        return Draw(n, cost, same, huge, compr_bytes, zs_pages)
 
 
 class ZramStore:

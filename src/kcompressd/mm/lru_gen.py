@@ -129,21 +129,23 @@ class GenLru:
         seq = self.min_seq
         lst = self.gens[seq]
         out: list[Run] = []
+        taken = queued = 0
         while nr > 0 and lst:
             run = lst[-1]
-            if run[0] <= nr:
+            count, flags = run
+            if count <= nr:
                 lst.pop()
-                out.append([run[0], run[1] & ~REF])  # isolate_folio() clears PG_referenced
-                nr -= run[0]
             else:
+                count = nr
                 run[0] -= nr
-                out.append([nr, run[1] & ~REF])
-                nr = 0
+            out.append([count, flags & ~REF])  # isolate_folio() clears PG_referenced
+            taken += count
+            if flags & QUEUED:
+                queued += count
+            nr -= count
             if one_run:
                 break
-        taken = sum(r[0] for r in out)
         self.size[seq] -= taken
-        queued = sum(r[0] for r in out if r[1] & QUEUED)
         if queued:
             self.nr_queued -= queued
             self.queued_in[seq] -= queued
