@@ -76,14 +76,18 @@ def convert_deepest_queued(lst: deque[Run], queued: int, k: int, flags: int) -> 
     """Turn up to k pages of the deepest QUEUED run of `lst` into `flags` in place; returns
     how many. `lst` holds `queued` QUEUED pages, which sit near its head: they are counted
     from there to find the deepest run."""
+    run = lst[0]
     deepest = 0
-    for i, run in enumerate(lst):
-        if run[1] & QUEUED:
-            deepest = i
-            queued -= run[0]
-            if queued <= 0:
-                break
-    run = lst[deepest]
+    if not (run[1] & QUEUED and run[0] >= queued):  # usually they are one run at the head
+        i = 0
+        for run in lst:
+            if run[1] & QUEUED:
+                deepest = i
+                queued -= run[0]
+                if queued <= 0:
+                    break
+            i += 1  # noqa: SIM113 - cheaper than enumerate()'s tuple per run, per folio
+        run = lst[deepest]
     new = (run[1] & ~QUEUED) | flags
     if run[0] <= k:
         k = run[0]
