@@ -114,15 +114,21 @@ class ZramSampler:
         return self._pools[n][self._rand(self._bits)]
 
     def draw_many(self, n: int) -> Draw:
-        """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed."""
+        """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed in that order."""
         if n <= SWAP_CLUSTER_MAX:
             return self._pools[n][self._rand(self._bits)]
-        parts = [self.draw(SWAP_CLUSTER_MAX) for _ in range(n // SWAP_CLUSTER_MAX)]
-        if n % SWAP_CLUSTER_MAX:
-            parts.append(self.draw(n % SWAP_CLUSTER_MAX))
-        return Draw(n, sum(d.cost for d in parts), sum(d.same for d in parts),
-                    sum(d.huge for d in parts), sum(d.compr_bytes for d in parts),
-                    sum(d.zs_pages for d in parts))
+        cost = zs_pages = 0.0
+        same = huge = compr_bytes = 0
+        left = n
+        while left:
+            d = self._pools[min(left, SWAP_CLUSTER_MAX)][self._rand(self._bits)]
+            left -= d.n
+            cost += d.cost
+            same += d.same
+            huge += d.huge
+            compr_bytes += d.compr_bytes
+            zs_pages += d.zs_pages
+        return Draw(n, cost, same, huge, compr_bytes, zs_pages)
 
 
 class ZramStore:
@@ -158,15 +164,19 @@ class ZramStore:
         """Pages zs_malloc() takes from the page allocator to store `d`."""
         return math.ceil(self._zs + d.zs_pages - 1e-9) - self.mem_used_pages
 
-    def store(self, d: Draw, need: int | None = None) -> int:
-        """zram_write_page() for the drawn pages; returns the zsmalloc pages newly taken
-        (`need`, when the caller has just asked `zspages_needed(d)`)."""
-        self._zs += d.zs_pages
-        if need is None:
-            need = math.ceil(self._zs - 1e-9) - self.mem_used_pages
-        self.mem_used_pages += need
-        if self.mem_used_pages > self.mem_used_max:
-            self.mem_used_max = self.mem_used_pages
+    def store(self, d: Draw, avail: float = math.inf) -> int | None:
+        """zram_write_page() for the drawn pages, if the pages zs_malloc() takes from the page
+        allocator for them (`zspages_needed(d)`) fit in `avail`: returns those pages, or None
+        when zs_malloc() fails and nothing is stored (a failed write)."""
+        zs = self._zs + d.zs_pages
+        need = math.ceil(zs - 1e-9) - self.mem_used_pages
+        if need > avail:
+            self.failed_writes += d.n
+            return None
+        self._zs = zs
+        used = self.mem_used_pages = self.mem_used_pages + need
+        if used > self.mem_used_max:
+            self.mem_used_max = used
         self.pages_stored += d.n
         self.compr_data_size += d.compr_bytes
         self.same_pages += d.same

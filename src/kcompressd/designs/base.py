@@ -191,7 +191,9 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
     """
     th = mm.sim.current
     assert th is not None
-    draw_many = mm.sampler.draw_many
+    draw, draw_many = mm.sampler.draw, mm.sampler.draw_many
+    account_compress = mm.account_compress
+    take_one = fifo.take_one
     vm = mm.vm
     complete = mm.write_queued if fifo.locked else mm.end_writeback  # PageFifo.complete
     while True:
@@ -200,11 +202,11 @@ def compress_worker(mm: MemorySystem, fifo: PageFifo, *, batch: int = 1, memallo
         mm.slice_begin(th, "compress")
         while fifo.pages:
             if batch == 1:  # the kernel's workers: one folio, compressed, stored, completed
-                node = fifo.take_one()
+                node = take_one()
                 if on_take is not None:
                     on_take()
-                d = draw_many(1)
-                mm.account_compress(th, d.cost)
+                d = draw(1)
+                account_compress(th, d.cost)
                 yield (RUN, d.cost)
                 if not memalloc and zs_malloc_would_stall(mm, node, d):
                     yield from zram_writestall(mm, th, node, d)

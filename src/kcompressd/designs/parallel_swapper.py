@@ -82,11 +82,13 @@ class ParallelSwapper(Design):
         """swapout_worker(): take one folio at a time under the mutex, then write it."""
         mm = self.mm
         th = mm.sim.current
+        fifo = q.fifo
+        draw = mm.sampler.draw
         while True:
-            while not q.fifo.pages:
+            while not fifo.pages:
                 yield SLEEP
             mm.slice_begin(th, "compress")
-            while q.fifo.pages:
+            while fifo.pages:
                 if q.writer_is_waiting:
                     q.yields += 1
                     yield (SPIN, LOCK_HOLD)  # mutex_unlock(); continue: let kswapd in
@@ -96,12 +98,13 @@ class ParallelSwapper(Design):
                 q.holder = None
                 for w in q.writers:
                     mm.sim.wake(w)
-                taken = q.fifo.take(1)  # kfifo_out(&fifo, &folio, 1)
-                for node, k in taken:
-                    d = mm.sampler.draw(k)
-                    mm.account_compress(th, d.cost)
-                    yield (RUN, d.cost)
-                    q.fifo.complete(mm, node, k, d)
+                if not fifo.pages:  # kswapd wrote the last ones itself meanwhile
+                    continue
+                node = fifo.take_one()  # kfifo_out(&fifo, &folio, 1)
+                d = draw(1)
+                mm.account_compress(th, d.cost)
+                yield (RUN, d.cost)
+                mm.write_queued(node, 1, d)  # fifo.complete() of a locked fifo
             mm.slice_end(th)
 
     def queue_depth(self) -> int:

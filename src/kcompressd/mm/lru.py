@@ -60,14 +60,49 @@ def putback_queued(lru: AnonLru | GenLru, n: int, flags: int) -> int:
     """Queued folios coming back from a reclaimer: those written while it had them isolated
     come back in their new state (clean, or dirty again), the rest stay queued; the count
     still queued, which the caller adds."""
-    for new in (CLEAN, 0):
-        k = min(n, lru.written_isolated[new])
-        if k:
-            lru.written_isolated[new] -= k
-            n -= k
-            lru.add_inactive_head(k, (flags & ~QUEUED) | new)
+    written = lru.written_isolated
+    if written[CLEAN] or written[0]:
+        for new in (CLEAN, 0):
+            k = min(n, written[new])
+            if k:
+                written[new] -= k
+                n -= k
+                lru.add_inactive_head(k, (flags & ~QUEUED) | new)
     lru.nr_queued += n
     return n
+
+
+def convert_deepest_queued(lst: deque[Run], queued: int, k: int, flags: int) -> int:
+    """Turn up to k pages of the deepest QUEUED run of `lst` into `flags` in place; returns
+    how many. `lst` holds `queued` QUEUED pages, which sit near its head: they are counted
+    from there to find the deepest run."""
+    run = lst[0]
+    deepest = 0
+    if not (run[1] & QUEUED and run[0] >= queued):  # usually they are one run at the head
+        i = 0
+        for run in lst:
+            if run[1] & QUEUED:
+                deepest = i
+                queued -= run[0]
+                if queued <= 0:
+                    break
+            i += 1  # noqa: SIM113 - cheaper than enumerate()'s tuple per run, per folio
+        run = lst[deepest]
+    new = (run[1] & ~QUEUED) | flags
+    if run[0] <= k:
+        k = run[0]
+        run[1] = new
+        _merge_at(lst, deepest)
+        return k
+    # The deeper part is the older one: it becomes a run of its own below the rest, merged
+    # into the run below when that one already has the new state.
+    run[0] -= k
+    below = deepest + 1
+    if below < len(lst) and lst[below][1] == new:
+        lst[below][0] += k
+    else:
+        lst.insert(below, [k, new])
+    return k
 
 
 class AnonLru:
@@ -153,27 +188,8 @@ class AnonLru:
             self.written_isolated[flags] += k - self.nr_queued
             k = self.nr_queued
         self.nr_queued -= k
-        lst = self.inactive
         while k:
-            left = self.nr_queued + k  # QUEUED pages still on the list
-            deepest = 0
-            for i, run in enumerate(lst):  # head first: queued folios sit near it
-                if run[1] & QUEUED:
-                    deepest = i
-                    left -= run[0]
-                    if left <= 0:
-                        break
-            run = lst[deepest]
-            new = (run[1] & ~QUEUED) | flags
-            if run[0] <= k:
-                k -= run[0]
-                run[1] = new
-                _merge_at(lst, deepest)
-            else:
-                run[0] -= k
-                lst.insert(deepest + 1, [k, new])  # the deeper part is the older one
-                _merge_at(lst, deepest + 1)
-                k = 0
+            k -= convert_deepest_queued(self.inactive, self.nr_queued + k, k, flags)
 
     def isolate_tail_run(self, nr: int) -> list[Run]:
         """Up to `nr` pages of the last inactive run only (all in the same state)."""

@@ -25,7 +25,16 @@ from __future__ import annotations
 
 from collections import deque
 
-from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG, Run, _merge_at, putback_queued
+from kcompressd.mm.lru import (
+    CLEAN,
+    HOT,
+    QUEUED,
+    REF,
+    YOUNG,
+    Run,
+    convert_deepest_queued,
+    putback_queued,
+)
 
 MIN_NR_GENS, MAX_NR_GENS = 2, 4
 MIN_LRU_BATCH = 64  # BITS_PER_LONG
@@ -120,21 +129,23 @@ class GenLru:
         seq = self.min_seq
         lst = self.gens[seq]
         out: list[Run] = []
+        taken = queued = 0
         while nr > 0 and lst:
             run = lst[-1]
-            if run[0] <= nr:
+            count, flags = run
+            if count <= nr:
                 lst.pop()
-                out.append([run[0], run[1] & ~REF])  # isolate_folio() clears PG_referenced
-                nr -= run[0]
             else:
+                count = nr
                 run[0] -= nr
-                out.append([nr, run[1] & ~REF])
-                nr = 0
+            out.append([count, flags & ~REF])  # isolate_folio() clears PG_referenced
+            taken += count
+            if flags & QUEUED:
+                queued += count
+            nr -= count
             if one_run:
                 break
-        taken = sum(r[0] for r in out)
         self.size[seq] -= taken
-        queued = sum(r[0] for r in out if r[1] & QUEUED)
         if queued:
             self.nr_queued -= queued
             self.queued_in[seq] -= queued
@@ -224,27 +235,9 @@ class GenLru:
             if not left:
                 seq += 1
                 continue
-            lst = self.gens[seq]
-            deepest = 0
-            for i, run in enumerate(lst):
-                if run[1] & QUEUED:
-                    deepest = i
-                    left -= run[0]
-                    if left <= 0:
-                        break
-            run = lst[deepest]
-            new = (run[1] & ~QUEUED) | flags
-            if run[0] <= k:
-                k -= run[0]
-                queued_in[seq] -= run[0]
-                run[1] = new
-                _merge_at(lst, deepest)
-            else:
-                run[0] -= k
-                queued_in[seq] -= k
-                lst.insert(deepest + 1, [k, new])  # the deeper part is the older one
-                _merge_at(lst, deepest + 1)
-                k = 0
+            done = convert_deepest_queued(self.gens[seq], left, k, flags)
+            queued_in[seq] = left - done
+            k -= done
 
     def check(self) -> None:
         for seq, lst in self.gens.items():

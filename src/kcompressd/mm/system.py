@@ -72,11 +72,17 @@ class MemorySystem:
     # -- accounting --------------------------------------------------------------------------
     def account_scan(self, th: Thread, cost: float) -> None:
         if self.measuring:
-            self.cpu_split.setdefault(th.name, [0.0, 0.0])[0] += cost
+            (self.cpu_split.get(th.name) or self._new_split(th))[0] += cost
 
     def account_compress(self, th: Thread, cost: float) -> None:
         if self.measuring:
-            self.cpu_split.setdefault(th.name, [0.0, 0.0])[1] += cost
+            (self.cpu_split.get(th.name) or self._new_split(th))[1] += cost
+
+    def _new_split(self, th: Thread) -> list[float]:
+        """The thread's [scan_unmap, compress] work, at its first charge (the charges above run
+        per folio: no list is built for a thread that has one)."""
+        split = self.cpu_split[th.name] = [0.0, 0.0]
+        return split
 
     def slice_begin(self, th: Thread, name: str) -> None:
         """A timeline slice opens on the thread (closed by slice_end or at the run's end).
@@ -120,13 +126,10 @@ class MemorySystem:
         Reclaimers allocate with PF_MEMALLOC (no watermark), so the store fails only when the
         node has no free page left even counting the `freeing` pages released with it.
         """
-        store = self.store
-        need = store.zspages_needed(d)
-        if need > node.free + freeing:
-            store.failed_writes += d.n
+        need = self.store.store(d, node.free + freeing)
+        if need is None:
             self.vm["zram_write_fail"] += d.n
             return False
-        store.store(d, need)
         node.free -= need
         node.zs_pages += need
         return True

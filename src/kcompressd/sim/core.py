@@ -35,9 +35,9 @@ Deterministic: events at equal times run in the order they were scheduled.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Generator, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 RUN, SPIN, WAIT = 0, 1, 2
@@ -136,16 +136,17 @@ class Sim:
         self.current: Thread | None = None  # the thread whose body is executing
         self._stop = False
         self._until = 0.0  # run()'s horizon
+        self._on_segment_end = self._segment_done  # one bound method for every segment event
 
     # -- events ------------------------------------------------------------------------------
     def call_at(self, t: float, fn: Callable[[Any], None], arg: Any = None) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (t, self._seq, fn, arg))
+        heappush(self._heap, (t, self._seq, fn, arg))
 
     def run(self, until: float) -> None:
         """Process events up to time `until`, or until `stop()` is called."""
         heap = self._heap
-        pop = heapq.heappop
+        pop = heappop
         n = 0
         self._stop = False
         self._until = until
@@ -224,13 +225,13 @@ class Sim:
         if self.eevdf:
             self._rq.append((th.vruntime, self._seq, th))
         else:
-            heapq.heappush(self._rq, (th.vruntime, self._seq, th))
+            heappush(self._rq, (th.vruntime, self._seq, th))
 
     def _pop_next(self) -> Thread:
         """The runnable thread a CPU takes next: pick_eevdf(), or the smallest vruntime."""
         rq = self._rq
         if not self.eevdf:
-            return heapq.heappop(rq)[2]
+            return heappop(rq)[2]
         avg = self.avg_vruntime()
         best = -1
         for i, (_, seq, t) in enumerate(rq):
@@ -360,7 +361,7 @@ class Sim:
     def _start_segment(self, th: Thread, dur: float, speedless: bool) -> None:
         th._seg_end = self.now + dur
         th._seg_speedless = speedless
-        self.call_at(th._seg_end, self._segment_done, (th, th._token))
+        self.call_at(th._seg_end, self._on_segment_end, (th, th._token))
 
     def _segment_done(self, arg: tuple[Thread, int]) -> None:
         th, token = arg
@@ -368,11 +369,17 @@ class Sim:
             return
         heap = self._heap
         rq = self._rq
+        # Constant while the thread stays on its CPU, which is as long as this loop runs.
+        send = th.gen.send
+        speed = th.cpu.speed
+        weight = th.weight
+        until = self._until
+        self.current = th
+        now = self.now
         while True:
-            now = self.now
             ran = now - th._seg_start
             th.cpu_time += ran
-            vr = th.vruntime = th.vruntime + ran / th.weight
+            vr = th.vruntime = th.vruntime + ran / weight
             th._seg_start = now
             if self.eevdf:
                 if vr >= th.deadline:  # update_deadline(): a new slice, and a resched
@@ -395,9 +402,8 @@ class Sim:
             value = th._resume
             th._resume = None
             # Fast path: the next action is more work on the same CPU.
-            self.current = th
             try:
-                action = th.gen.send(value)
+                action = send(value)
             except StopIteration:
                 th.state = _DEAD
                 self._release(th.cpu, th)
@@ -405,15 +411,15 @@ class Sim:
             if action[0] != RUN or action[1] <= 0:
                 self._act(th, action, 0.0)
                 return
-            end = th._seg_end = now + action[1] / th.cpu.speed
+            end = th._seg_end = now + action[1] / speed
             th._seg_speedless = False
-            if (heap and end >= heap[0][0]) or end > self._until or self._stop:
+            if (heap and end >= heap[0][0]) or end > until or self._stop:
                 self._seq += 1
-                heapq.heappush(heap, (end, self._seq, self._segment_done, arg))
+                heappush(heap, (end, self._seq, self._on_segment_end, arg))
                 return
             # This segment's end would be the very next event run() pops: run it here, as
             # run() would, without the round trip through the heap.
-            self.now = end
+            now = self.now = end
             self.events += 1
 
     def _advance(self, th: Thread, value: Any, overhead: float) -> None:
@@ -439,8 +445,8 @@ class Sim:
                     end = th._seg_end = self.now + overhead + cost / cpu.speed
                     th._seg_speedless = False
                     self._seq += 1
-                    heapq.heappush(self._heap, (end, self._seq, self._segment_done,
-                                                (th, th._token)))
+                    heappush(self._heap, (end, self._seq, self._on_segment_end,
+                                          (th, th._token)))
                     return
                 value = None
             elif kind == SPIN:
