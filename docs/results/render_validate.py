@@ -5,7 +5,8 @@
 Files NAME.I.json are runs I of one setting NAME: the table gives, per setting, the median of
 the real runs and the median of the simulated ones (each replaying its own real run's plan),
 the relative error of the medians, and whether allocstall/s moved the same way in both from
-the offload-off run of the same guest shape (`base`, `cpu2`).
+the offload-off run of the same guest shape (`base`, `cpu2`). "real spread" is how much the
+real runs of the setting differ in kswapd's CPU per reclaimed page: the guest's speed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 100 else f"{v:,.0f}"
 
 
+def spread(docs: list[dict]) -> str:
+    """How far the real runs of one setting differ: (max - min) / median of kswapd's CPU per
+    page it reclaimed, the machine's speed as the runs saw it."""
+    per = [sum(v for k, v in d["real"]["cpu"].items() if k.startswith("kswapd")) /
+           max(1, d["real"]["vmstat"].get("pgsteal_kswapd", 0)) for d in docs]
+    return f"{(max(per) - min(per)) / statistics.median(per):.0%}" if len(per) > 1 else "—"
+
+
 def medians(docs: list[dict], side: str) -> dict[str, float]:
     ms = [metrics(d[side]) for d in docs]
     return {k: statistics.median(m[k] for m in ms) for k in ms[0]}
@@ -56,8 +65,8 @@ def main(paths: list[str]) -> None:
         runs[Path(p).name.split(".")[0]].append(json.loads(Path(p).read_text()))
     real = {n: medians(d, "real") for n, d in runs.items()}
     sim = {n: medians(d, "sim") for n, d in runs.items()}
-    print(f"| setting | runs | {' | '.join(SHOWN)} | allocstall vs offload off |")
-    print("|---|---:|" + "---:|" * len(SHOWN) + "---|")
+    print(f"| setting | runs | real spread | {' | '.join(SHOWN)} | allocstall vs offload off |")
+    print("|---|---:|---:|" + "---:|" * len(SHOWN) + "---|")
     worst: dict[str, tuple[float, str]] = {k: (0.0, "") for k in HELD}
     within = 0
     for name, docs in runs.items():
@@ -79,8 +88,8 @@ def main(paths: list[str]) -> None:
             same = (dr > 0) == (ds > 0)
             direction = (f"real {'↑' if dr > 0 else '↓'} sim {'↑' if ds > 0 else '↓'} "
                          f"{'✓' if same else '✗'}")
-        print(f"| {name}: {setting(docs[0]['real'])} | {len(docs)} | {' | '.join(cells)} | "
-              f"{direction} |")
+        print(f"| {name}: {setting(docs[0]['real'])} | {len(docs)} | {spread(docs)} | "
+              f"{' | '.join(cells)} | {direction} |")
     print()
     print(f"Real / simulated medians (relative error of the simulator). {within} of "
           f"{len(runs)} settings within {LIMIT:.0%} on all of {', '.join(HELD)}. Worst: "
