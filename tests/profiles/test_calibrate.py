@@ -160,3 +160,20 @@ def test_pooled_runs_sum_what_per_page_costs_divide() -> None:
     assert p["cpu"] == {"kswapd0": 3.0, "eater0": 1.0}
     assert p["workload"]["pages_written"] == 40
     assert p["meta"]["measured_seconds"] == 5.0 and p["meta"]["pooled_runs"] == 2
+
+
+def test_a_context_switch_is_timed_and_becomes_the_machine_s() -> None:
+    from kcompressd.profiles.measure import measure_context_switch
+
+    us = measure_context_switch(round_trips=200, repeat=2)
+    assert 0 < us < 10_000
+    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
+                         np.array([100.0, 300.0]), "timed")}
+    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
+                                           "watermark_scale_factor")}
+    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+    eater = {"touch": 1.0, "revisit": 1.0, "copy": 1.0, "fault": 0.0}
+    p = build_profile("host", codecs, pages, BENCH, "b", memory, {}, eater, "c", None, us)
+    again = parse_profile("host", p.to_toml(), "again")
+    assert again.scenario_defaults()["machine"]["context_switch_us"] == \
+        pytest.approx(us, rel=1e-3)

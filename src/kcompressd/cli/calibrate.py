@@ -143,7 +143,11 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
                     plain_result: list[Path] | None, duration: float, repeat: int) -> Profile:
     from kcompressd.codecs import available
     from kcompressd.profiles.calibrate import build_profile, host_memory, kswapd_split
-    from kcompressd.profiles.measure import measure_codecs, measure_eater
+    from kcompressd.profiles.measure import (
+        measure_codecs,
+        measure_context_switch,
+        measure_eater,
+    )
 
     spec = corpus or DEFAULT_CORPUS
     pages = corpus_pages(spec)
@@ -157,13 +161,14 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
         plain = baseline_runs(args, repeat)  # CPU per page without perf (kswapd_split)
         origin = "run by calibrate"
     kswapd_split(bench, plain)  # refuse a result that cannot calibrate before timing anything
-    stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec}, and the "
-                 "eater's loop ...")
+    stderr.print(f"timing {', '.join(available())} on {len(pages)} pages of {spec}, the "
+                 "eater's loop and a context switch ...")
     codecs = measure_codecs(pages, available(), spec)
     eater = measure_eater(b"".join(pages))
+    switch_us = measure_context_switch()
     memory, info = host_memory()
     profile = build_profile(output.stem, codecs, pages, bench, origin, memory, info, eater,
-                            spec, plain)
+                            spec, plain, switch_us)
     with atomic_output(output) as tmp:
         tmp.write_text(profile.to_toml())
     return profile

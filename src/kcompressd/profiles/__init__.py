@@ -40,12 +40,12 @@ class Sourced:
 class Profile:
     """One machine's costs and defaults.
 
-    `cpu` holds big_speed/little_speed; `memory` total_mb, min_free_kbytes,
-    watermark_scale_factor (they become the scenario's defaults); `facts` (kind facts) holds
-    kswapd_pgsteal_per_s, compress_share, unmap_share; `reclaim` (kind measured) scan_ns and
-    unmap_ns per page; `eater` (optional, measured) the bench eater's touch_ns, revisit_ns and
-    fault_ns per page (the region eater's workload.* costs); `info` anything recorded for the
-    reader (watermarks the kernel reported).
+    `cpu` holds big_speed/little_speed (and, measured, context_switch_us); `memory`
+    total_mb, min_free_kbytes, watermark_scale_factor (they become the scenario's defaults);
+    `facts` (kind facts) holds kswapd_pgsteal_per_s, compress_share, unmap_share; `reclaim`
+    (kind measured) scan_ns and unmap_ns per page; `eater` (optional, measured) the bench
+    eater's touch_ns, revisit_ns and fault_ns per page (the region eater's workload.* costs);
+    `info` anything recorded for the reader (watermarks the kernel reported).
     """
 
     name: str
@@ -113,6 +113,8 @@ _REQUIRED = {
     "reclaim": ("scan_ns", "unmap_ns"),
 }
 EATER_KEYS = ("touch_ns", "revisit_ns", "fault_ns")
+# Keys a section may have besides the required ones (they become scenario defaults too).
+_OPTIONAL = {"cpu": ("context_switch_us",)}
 
 
 def _sourced(origin: str, key: str, raw: Any) -> Sourced:
@@ -147,7 +149,8 @@ def parse_profile(name: str, text: str, origin: str) -> Profile:
                                       "profile")
             sections[section] = {}
             continue
-        allowed = _REQUIRED.get(section)
+        allowed = (None if section not in _REQUIRED
+                   else (*_REQUIRED[section], *_OPTIONAL.get(section, ())))
         for key in _REQUIRED.get(section, ()):
             if key not in given:
                 raise KcompressdError(f"{origin}: {section}.{key}: missing")

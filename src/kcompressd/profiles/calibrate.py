@@ -13,6 +13,7 @@
   kswapd's swap-outs are pswpout x pgsteal_kswapd / (pgsteal_kswapd + pgsteal_direct): the
   run's counters do not split pswpout by reclaimer.
 - The bench eater's own work per page (`measure.measure_eater`): touch, revisit, fault.
+- A context switch on one CPU (`measure.measure_context_switch`), a wake-up and a switch.
 - Memory and watermarks as the kernel reports them: MemTotal, vm.min_free_kbytes,
   vm.watermark_scale_factor, and each zone's min/low/high from /proc/zoneinfo (recorded).
 """
@@ -188,7 +189,8 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
                   bench: Mapping[str, Any], bench_origin: str,
                   memory: dict[str, Sourced], info: dict[str, Sourced],
                   eater_ns: Mapping[str, float], corpus: str,
-                  plain: Mapping[str, Any] | None = None) -> Profile:
+                  plain: Mapping[str, Any] | None = None,
+                  switch_us: float | None = None) -> Profile:
     """A measured profile from the codec tables, a baseline bench result (and the same run
     without perf, see kswapd_split), the eater loop's timings and the memory."""
     k = kswapd_split(bench, plain)
@@ -225,6 +227,10 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
             "kernel_vs_user_codec": Sourced(float(f"{factor:.4g}"), why)}
     cpu = {"big_speed": Sourced(1.0, f"definition: a CPU of this machine ({cpu_model()})"),
            "little_speed": Sourced(1.0, "this machine's CPUs are all alike")}
+    if switch_us is not None:
+        cpu["context_switch_us"] = Sourced(float(f"{switch_us:.4g}"), "two processes pinned "
+                                           "to one CPU passing a byte over pipes (lat_ctx): "
+                                           "half a round trip, min of 5 x 2000")
     slower, why_slower = eater_in_run_factor(plain if plain is not None else bench, eater_ns,
                                              k, codecs.get(algorithm), corpus_pages,
                                              algorithm)

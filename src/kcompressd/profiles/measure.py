@@ -8,6 +8,7 @@ built-in profiles' codec tables.
 from __future__ import annotations
 
 import mmap
+import os
 import platform
 import time
 from collections.abc import Sequence
@@ -87,4 +88,42 @@ def measure_eater(corpus: bytes, *, mib: int = EATER_MIB, repeat: int = 3) -> di
         buf.release()
         mem.close()
     best["fault"] = max(0.0, best["touch"] - best["copy"])
+    return best
+
+
+def measure_context_switch(round_trips: int = 2000, repeat: int = 5) -> float:
+    """µs per switch from one task to another on one CPU: two processes pinned to the same
+    CPU pass a byte back and forth over pipes (lmbench's lat_ctx), each pass a wake-up and a
+    switch; half a round trip, minimum of `repeat` timings. The cost an offload worker pays
+    each time kswapd wakes it, and kswapd when it gets the CPU back."""
+    cpu = min(os.sched_getaffinity(0))
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the echo side, until the parent closes its end
+        try:
+            os.close(a_w)
+            os.close(b_r)
+            os.sched_setaffinity(0, {cpu})
+            while os.read(a_r, 1):
+                os.write(b_w, b"x")
+        finally:
+            os._exit(0)
+    os.close(a_r)
+    os.close(b_w)
+    old = os.sched_getaffinity(0)
+    best = float("inf")
+    try:
+        os.sched_setaffinity(0, {cpu})
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(round_trips):
+                os.write(a_w, b"x")
+                os.read(b_r, 1)
+            best = min(best, (time.perf_counter() - t0) / round_trips / 2 * 1e6)
+    finally:
+        os.sched_setaffinity(0, old)
+        os.close(a_w)
+        os.close(b_r)
+        os.waitpid(pid, 0)
     return best
