@@ -40,6 +40,11 @@ BENCH: dict[str, Any] = {
     "profile": {"kswapd0": {"split": {"compression": 0.3, "scan_unmap": 0.6, "other": 0.1}}},
 }
 
+CODECS = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
+                     np.array([100.0, 300.0]), "timed")}
+MEMORY = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes", "watermark_scale_factor")}
+PAGES = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+
 
 def test_zoneinfo_watermarks() -> None:
     assert zone_watermarks(ZONEINFO) == {"node0/DMA": {"min": 10, "low": 13, "high": 16},
@@ -63,11 +68,9 @@ def test_kswapd_split_per_page_and_codec_rescaled() -> None:
     k = kswapd_split(BENCH)
     assert k["compress_s"] == pytest.approx(3.0) and k["scan_unmap_s"] == pytest.approx(7.0)
     assert k["swapouts_kswapd"] == pytest.approx(800_000)
-    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
-    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
-                         np.array([100.0, 300.0]), "timed")}
-    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
-                                           "watermark_scale_factor")}
+    pages = PAGES
+    codecs = CODECS
+    memory = MEMORY
     eater = {"touch": 2000.0, "revisit": 300.0, "copy": 250.0, "fault": 1750.0}
     p = build_profile("host", codecs, pages, BENCH, "bench.json", memory, {}, eater, "c")
     assert p.kind == "measured"
@@ -108,11 +111,9 @@ def test_perf_s_unmap_samples_split_scan_from_unmap() -> None:
     b["profile"]["kswapd0"]["categories"] = {"unmap": {"samples": 14, "fraction": 0.14}}
     k = kswapd_split(b)
     assert k["unmap_share"] == pytest.approx(0.2)  # 0.14 of kswapd's samples, of 0.7
-    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
-                         np.array([100.0, 300.0]), "timed")}
-    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
-                                           "watermark_scale_factor")}
-    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+    codecs = CODECS
+    memory = MEMORY
+    pages = PAGES
     eater = {"touch": 1.0, "revisit": 1.0, "copy": 1.0, "fault": 0.0}
     p = build_profile("host", codecs, pages, b, "bench.json", memory, {}, eater, "c")
     assert p.reclaim["scan_ns"].value == pytest.approx(0.8 * 7.0 / 2e6 * 1e9)
@@ -167,11 +168,9 @@ def test_a_context_switch_is_timed_and_becomes_the_machine_s() -> None:
 
     us = measure_context_switch(round_trips=200, repeat=2)
     assert 0 < us < 10_000
-    codecs = {"lz4": fit("lz4", np.array([100.0, 2000.0]), np.array([1000.0, 3000.0]),
-                         np.array([100.0, 300.0]), "timed")}
-    memory = {k: Sourced(1, "x") for k in ("total_mb", "min_free_kbytes",
-                                           "watermark_scale_factor")}
-    pages = [bytes([i % 251]) * 64 + bytes(range(256)) * 15 + bytes(256) for i in range(40)]
+    codecs = CODECS
+    memory = MEMORY
+    pages = PAGES
     eater = {"touch": 1.0, "revisit": 1.0, "copy": 1.0, "fault": 0.0}
     p = build_profile("host", codecs, pages, BENCH, "b", memory, {}, eater, "c", None, us)
     again = parse_profile("host", p.to_toml(), "again")

@@ -108,13 +108,22 @@ def test_wait_times_out_or_is_woken() -> None:
     assert out == [False, True]
 
 
-def test_cfs_a_woken_thread_preempts_a_hog_at_once() -> None:
-    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler="cfs")
+@pytest.mark.parametrize("scheduler, runs_at", [
+    # CFS: sleeper credit and wake-up preemption, it runs after its wake-up latency.
+    ("cfs", 50e-3 + 10e-6),
+    # EEVDF, no sleeper credit, RUN_TO_PARITY: the hog keeps the CPU until its vruntime passes
+    # its deadline (one base slice after its last one began, 50.75 ms) and the first tick after
+    # that (HZ 250: 52 ms) reschedules; the woken thread's deadline is earlier.
+    ("eevdf", 52e-3),
+])
+def test_when_a_woken_thread_gets_the_cpu_from_a_hog(scheduler: str, runs_at: float) -> None:
+    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler=scheduler,
+              base_slice=0.75e-3, tick=4e-3)
     ran = []
 
     def hog():
         while True:
-            yield (RUN, 10e-3)
+            yield (RUN, 10e-3)  # far longer segments than a slice
 
     def sleeper():
         yield SLEEP
@@ -126,33 +135,7 @@ def test_cfs_a_woken_thread_preempts_a_hog_at_once() -> None:
     sim.run(50e-3)  # the sleeper blocked at once; the hog has run far ahead in vruntime
     sim.wake(s)
     sim.run(60e-3)
-    # Runs right after its wake-up latency, not at the end of the hog's 10 ms segment.
-    assert ran and ran[0] == pytest.approx(50e-3 + 10e-6)
-
-
-def test_eevdf_a_woken_thread_waits_for_the_slice_then_the_tick() -> None:
-    """No sleeper credit and RUN_TO_PARITY: the hog keeps the CPU until its vruntime passes its
-    deadline (one base slice after its last one began, 50.75 ms), and the first tick after that
-    (HZ 250: 52 ms) reschedules; the woken thread's deadline is earlier, so it runs then."""
-    sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler="eevdf",
-              base_slice=0.75e-3, tick=4e-3)
-    ran = []
-
-    def hog():
-        while True:
-            yield (RUN, 10e-3)
-
-    def sleeper():
-        yield SLEEP
-        ran.append(sim.now)
-        yield (RUN, 1e-6)
-
-    sim.spawn("hog", hog())
-    s = sim.spawn("sleeper", sleeper())
-    sim.run(50e-3)
-    sim.wake(s)
-    sim.run(60e-3)
-    assert ran and ran[0] == pytest.approx(52e-3)
+    assert ran and ran[0] == pytest.approx(runs_at)
 
 
 def test_eevdf_shares_a_cpu_by_deadline_between_busy_threads() -> None:

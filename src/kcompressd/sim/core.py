@@ -271,16 +271,10 @@ class Sim:
                 victim = cur
         if victim is None or victim.vruntime - th.vruntime <= self.wakeup_granularity:
             return
-        # Stop the victim mid-segment: account what it ran, keep the rest of its work.
         cpu = victim.cpu
         assert cpu is not None
         self._account(victim)
-        left = victim._seg_end - self.now
-        victim._token += 1
-        if left > 0:
-            victim._resume = ("__left__", left if victim._seg_speedless else left * cpu.speed,
-                              victim._seg_speedless, victim._resume)
-        self._preempt(cpu, victim)
+        self._preempt_mid_segment(cpu, victim)
 
     def _check_preempt_wakeup_eevdf(self) -> None:
         """check_preempt_wakeup_fair() under RUN_TO_PARITY: a running thread keeps its CPU
@@ -315,13 +309,17 @@ class Sim:
         cur.deadline = cur.vruntime + self.base_slice / cur.weight
         if not (self._rq and self._would_pick_other(cur)):
             return False
-        left = cur._seg_end - self.now
-        cur._token += 1
-        if left > 0:
-            cur._resume = ("__left__", left if cur._seg_speedless else left * cpu.speed,
-                           cur._seg_speedless, cur._resume)
-        self._preempt(cpu, cur)
+        self._preempt_mid_segment(cpu, cur)
         return True
+
+    def _preempt_mid_segment(self, cpu: Cpu, th: Thread) -> None:
+        """Stop an accounted thread mid-segment; it keeps the rest of its work for later."""
+        left = th._seg_end - self.now
+        th._token += 1
+        if left > 0:
+            th._resume = ("__left__", left if th._seg_speedless else left * cpu.speed,
+                          th._seg_speedless, th._resume)
+        self._preempt(cpu, th)
 
     def _account(self, th: Thread) -> None:
         ran = self.now - th._seg_start
