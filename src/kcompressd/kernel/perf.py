@@ -31,6 +31,11 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
                          r"zlib_deflate|zcomp_compress|crypto_.*compress|scomp_|acomp_)")),
     ("zram_store", re.compile(r"^(zram_|zs_|zspage|obj_malloc|alloc_zspage|insert_zspage|"
                               r"create_page_chain|zpool_|zcomp_stream)")),
+    # The store step's own work besides the codec and zram: the bio, the writeback flags and
+    # their completion. It goes with the folio to whoever stores it (an offload worker).
+    ("swap_write", re.compile(r"^(swap_writepage_store|__swap_writepage|swap_writepage_bdev|"
+                              r"_*folio_start_writeback|folio_end_writeback|_*end_swap_bio|"
+                              r"submit_bio_wait|bio_add_folio)")),
     ("swap_layer", re.compile(r"^(_*swap_writepage|swap_writeout|folio_alloc_swap|add_to_swap|"
                               r"get_swap_pages|swap_alloc|cluster_alloc|scan_swap_map|"
                               r"_*add_to_swap_cache|swap_cache_|_*submit_bio|bio_|blk_)")),
@@ -44,7 +49,7 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 GROUPS = {"codec": "compression", "zram_store": "compression", "unmap": "scan_unmap",
           "scan_unmap": "scan_unmap",
-          "swap_layer": "other", "slab": "other", "other": "other"}
+          "swap_write": "other", "swap_layer": "other", "slab": "other", "other": "other"}
 
 
 class PerfRecorder:

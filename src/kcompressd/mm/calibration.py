@@ -23,8 +23,8 @@ T = 1 / kswapd_pgsteal_per_s seconds of a speed-1.0 CPU, of which
 kswapd saturated), not pgsteal_anon, which also counts what the allocating threads reclaim
 directly.
 
-A measured profile (kind "measured", written by `kcompressd calibrate`) gives scan and unmap in
-ns per page and the codec table in ns: nothing is derived.
+A measured profile (kind "measured", written by `kcompressd calibrate`) gives scan, unmap and
+the store step's write in ns per page and the codec table in ns: nothing is derived.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class Costs:
     scan: float  # per page scanned (isolate, folio_check_references, putback or free)
     unmap: float  # per page unmapped and given a swap slot
     compress_scale: float  # seconds per ns of the profile's codec table
+    # per page stored, the store step besides the codec (bio, writeback flags): charged with
+    # the compression, so it goes with the folio to whoever stores it
+    write: float = 0.0
 
     @property
     def walk(self) -> float:
@@ -77,5 +80,7 @@ def profile_costs(profile: Profile, facts: dict[str, float], mean_table_ns: floa
     if profile.kind == "facts":
         return derive_costs(facts["kswapd_pgsteal_per_s"], facts["compress_share"],
                             facts["unmap_share"], mean_table_ns, lru)
+    write = profile.reclaim.get("write_ns")
     return Costs(scan=profile.reclaim["scan_ns"].value * 1e-9,
-                 unmap=profile.reclaim["unmap_ns"].value * 1e-9, compress_scale=1e-9)
+                 unmap=profile.reclaim["unmap_ns"].value * 1e-9, compress_scale=1e-9,
+                 write=write.value * 1e-9 if write else 0.0)

@@ -43,7 +43,7 @@ class Profile:
     `cpu` holds big_speed/little_speed (and, measured, context_switch_us); `memory`
     total_mb, min_free_kbytes, watermark_scale_factor (they become the scenario's defaults);
     `facts` (kind facts) holds kswapd_pgsteal_per_s, compress_share, unmap_share; `reclaim`
-    (kind measured) scan_ns and unmap_ns per page; `eater` (optional, measured) the bench
+    (kind measured) scan_ns, unmap_ns and write_ns per page; `eater` (optional, measured) the bench
     eater's touch_ns, revisit_ns and fault_ns per page (the region eater's workload.* costs);
     `info` anything recorded for the reader (watermarks the kernel reported).
     """
@@ -114,7 +114,7 @@ _REQUIRED = {
 }
 EATER_KEYS = ("touch_ns", "revisit_ns", "fault_ns")
 # Keys a section may have besides the required ones (they become scenario defaults too).
-_OPTIONAL = {"cpu": ("context_switch_us",)}
+_OPTIONAL = {"cpu": ("context_switch_us",), "reclaim": ("write_ns",)}
 
 
 def _sourced(origin: str, key: str, raw: Any) -> Sourced:

@@ -109,10 +109,13 @@ def kswapd_split(bench: Mapping[str, Any], plain: Mapping[str, Any] | None = Non
     steal_k, steal_d = vm["pgsteal_kswapd"], vm["pgsteal_direct"]
     if not (cpu > 0 and vm["pgscan_kswapd"] > 0 and vm["pswpout"] > 0 and steal_k > 0):
         raise KcompressdError("--bench-result: kswapd did not swap anything out in that run")
-    rest = split["scan_unmap"] + split["other"]
-    unmap = prof[names[0]].get("categories", {}).get("unmap")  # absent in older results
+    cats = prof[names[0]].get("categories", {})
+    write = cats["swap_write"]["fraction"] if "swap_write" in cats else 0.0  # older: none
+    rest = split["scan_unmap"] + split["other"] - write
+    unmap = cats.get("unmap")  # absent in older results
     return {
         "compress_s": split["compression"] * cpu,
+        "write_s": write * cpu,
         "scan_unmap_s": rest * cpu,
         # try_to_unmap's share of that time where perf kept it apart (kernel.perf)
         "unmap_share": unmap["fraction"] / rest if unmap is not None and rest else None,
@@ -206,8 +209,12 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
     scan_ns = (1 - share) * k["scan_unmap_s"] / k["pgscan_kswapd"] * 1e9
     unmap_ns = share * k["scan_unmap_s"] / k["swapouts_kswapd"] * 1e9
     reclaim = {
+        "write_ns": Sourced(float(f"{k['write_s'] / k['swapouts_kswapd'] * 1e9:.4g}"),
+                            f"{src}: kswapd's swap_write samples (the store step besides "
+                            "codec and zram: bio, writeback flags) per kswapd swap-out"),
         "scan_ns": Sourced(float(f"{scan_ns:.4g}"), f"{src}: kswapd's scan_unmap+other "
-                           f"samples but the unmap share, per pgscan_kswapd ({how})"),
+                           f"samples but swap_write and the unmap share, per pgscan_kswapd "
+                           f"({how})"),
         "unmap_ns": Sourced(float(f"{unmap_ns:.4g}"), f"{src}: the unmap share of kswapd's "
                             f"scan_unmap+other samples per kswapd swap-out ({how})"),
     }

@@ -179,7 +179,9 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
     costs = profile_costs(profile, vars(cfg.calibration), float(table_ns.mean()),
                           cfg.memory.lru)
-    model = ZramCostModel(sizes, table_ns * costs.compress_scale, chain_size=swap.chain_size)
+    # A page's store costs its compression and the store step's own work (Costs.write).
+    model = ZramCostModel(sizes, table_ns * costs.compress_scale + costs.write,
+                          chain_size=swap.chain_size)
     sampler = ZramSampler(model, seed)
     swapin = None
     if cfg.workload.region_mb:  # swap-ins read objects back: costed at decompression
