@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from kcompressd.cli import guest_options
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.cli.tables import comparison_table, result_table
 from kcompressd.errors import KcompressdError
@@ -177,12 +178,11 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
         vm: bool = typer.Option(False, "--vm", help="Run inside lab guests (see `kcompressd "
                                 "lab`), one boot per run."),
-        kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', "
-                                          "or a bzImage path (default: the project's build)."),
-        cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
-        memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
-        nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
-        accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
+        kernel: str | None = guest_options.KERNEL,
+        cpus: int = guest_options.CPUS,
+        memory: int = guest_options.MEMORY,
+        nodes: int = guest_options.NODES,
+        accel: str = guest_options.ACCEL,
         timeout: float | None = typer.Option(None, help="--vm: seconds per guest before it is "
                                              "stopped (default: from --duration)."),
         json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

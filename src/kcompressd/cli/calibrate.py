@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from kcompressd import PAGE_SIZE
+from kcompressd.cli import guest_options
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.errors import KcompressdError
 from kcompressd.lab.qemu import Shape
@@ -85,12 +86,11 @@ def calibrate_cmd(
     vm: bool = typer.Option(False, "--vm", help="Calibrate a lab guest of this shape instead "
                             "of this host (see `kcompressd lab`); the baseline runs are kept "
                             "beside the profile (P.perf.json, P.plain.json)."),
-    kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or "
-                                      "a bzImage path (default: the project's build)."),
-    cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
-    memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
-    nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
-    accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
+    kernel: str | None = guest_options.KERNEL,
+    cpus: int = guest_options.CPUS,
+    memory: int = guest_options.MEMORY,
+    nodes: int = guest_options.NODES,
+    accel: str = guest_options.ACCEL,
     json_out: bool = typer.Option(False, "--json", help="Print the profile as JSON too."),
 ) -> None:
     """Measure this machine (or a lab guest) into a profile: codec costs, the eater's work,

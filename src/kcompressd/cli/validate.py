@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from kcompressd.cli import guest_options
 from kcompressd.cli.calibrate import load_bench_result, run_bench_json
 from kcompressd.cli.output import emit_json, stderr, stdout
 from kcompressd.errors import KcompressdError
@@ -56,12 +57,11 @@ def validate_cmd(
                                              "result instead of running the bench."),
     vm: bool = typer.Option(False, "--vm", help="Run the bench in a lab guest of this shape "
                             "(see `kcompressd lab`)."),
-    kernel: str | None = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or "
-                                      "a bzImage path (default: the project's build)."),
-    cpus: int = typer.Option(2, help="--vm: guest vCPUs."),
-    memory: int = typer.Option(2048, help="--vm: guest memory in MiB."),
-    nodes: int = typer.Option(1, help="--vm: NUMA nodes."),
-    accel: str = typer.Option("auto", help="--vm: auto, kvm or tcg."),
+    kernel: str | None = guest_options.KERNEL,
+    cpus: int = guest_options.CPUS,
+    memory: int = guest_options.MEMORY,
+    nodes: int = guest_options.NODES,
+    accel: str = guest_options.ACCEL,
     background: int | None = typer.Option(None, help="Other runnable tasks during the real "
                                           "run, simulated as CPU hogs (default: the 1-minute "
                                           "load average before a bench on this host; 0 in a "
