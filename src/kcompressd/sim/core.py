@@ -372,6 +372,7 @@ class Sim:
         speed = th.cpu.speed
         weight = th.weight
         until = self._until
+        eevdf = self.eevdf
         self.current = th
         now = self.now
         while True:
@@ -379,9 +380,9 @@ class Sim:
             th.cpu_time += ran
             vr = th.vruntime = th.vruntime + ran / weight
             th._seg_start = now
-            if self.eevdf:
+            if eevdf:
                 if vr >= th.deadline:  # update_deadline(): a new slice, and a resched
-                    th.deadline = vr + self.base_slice / th.weight
+                    th.deadline = vr + self.base_slice / weight
                     if rq and self._would_pick_other(th):
                         self._preempt(th.cpu, th)
                         return
