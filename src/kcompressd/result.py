@@ -36,6 +36,13 @@ VMSTAT_COUNTERS = (
 )
 
 
+def thread_switches(voluntary: int, nonvoluntary: int) -> dict[str, int]:
+    """One thread's context switches in `meta.thread_switches`: the times it left its CPU by
+    blocking and by preemption (/proc/PID/status's voluntary_ctxt_switches and
+    nonvoluntary_ctxt_switches, as both producers count them)."""
+    return {"voluntary": voluntary, "nonvoluntary": nonvoluntary}
+
+
 def latency_summary(samples_us: Sequence[float]) -> dict[str, float]:
     """Allocation-stall latency: count, mean, max and percentiles, in microseconds."""
     n = len(samples_us)

@@ -1,7 +1,7 @@
 import os
 import time
 
-from kcompressd.kernel.procstat import cpu_seconds, reclaim_threads
+from kcompressd.kernel.procstat import context_switches, cpu_seconds, reclaim_threads
 
 
 def test_kswapd_is_found_by_name() -> None:
@@ -20,3 +20,11 @@ def test_cpu_seconds_of_this_process_grows_with_work() -> None:
 
 def test_cpu_seconds_of_a_gone_task_is_none() -> None:
     assert cpu_seconds(2**22 + 12345) is None
+
+
+def test_context_switches_count_this_process_blocking() -> None:
+    voluntary, _ = context_switches(os.getpid())
+    for _ in range(5):
+        time.sleep(0.001)  # each sleep blocks: a voluntary switch
+    assert context_switches(os.getpid())[0] >= voluntary + 5
+    assert context_switches(2**22 + 12345) is None

@@ -62,6 +62,26 @@ def test_runnable_threads_share_cpus_fairly() -> None:
     assert sim.context_switches > 0
 
 
+def test_threads_count_blocking_and_preemption_as_the_kernel_does() -> None:
+    sim = Sim([1.0], context_switch=0.0)
+
+    def sleeper():
+        for _ in range(7):
+            yield (RUN, 10e-6)
+            yield (WAIT, 1e-3)  # times out: blocked each time
+
+    def hog():
+        while True:
+            yield (RUN, 100e-6)
+
+    s = sim.spawn("s", sleeper())
+    hogs = [sim.spawn(f"h{i}", hog()) for i in range(2)]
+    sim.run(0.5)
+    assert (s.nvcsw, s.nivcsw) == (7, 0)
+    # The two hogs take turns by slice: each leaves the CPU only by preemption.
+    assert all(h.nvcsw == 0 and h.nivcsw > 100 for h in hogs)
+
+
 def test_wakeup_latency_and_no_lost_wakeup() -> None:
     sim = Sim([1.0, 1.0], wakeup_latency=50e-6)
     woke = []

@@ -35,7 +35,7 @@ def side_by_side(real: dict[str, Any], sim: dict[str, Any], err: dict[str, float
     table = Table(title="real kernel vs simulator", title_justify="left")
     for col in ("metric", "real", "sim", "error"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for k in r:
+    for k in err:
         e = err[k]
         table.add_row(k, _fmt(r[k]), _fmt(s[k]), "—" if e is None else f"{e:+.1%}")
     return table

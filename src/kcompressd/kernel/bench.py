@@ -46,7 +46,7 @@ from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
 from kcompressd.kernel.workload import CHUNK_PAGES, EaterReport, Eaters
 from kcompressd.outfile import check_writable
 from kcompressd.plot import check_figure_path, plot_timeline
-from kcompressd.result import make_result
+from kcompressd.result import make_result, thread_switches
 from kcompressd.trace import Timeline, write_perfetto
 
 KCOMPRESSD_SYSCTL = "vm.kcompressd"
@@ -324,6 +324,9 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
     first, last = samples[0], samples[-1]
     # A thread first seen mid-window (a lazily started kcompressd) started during it.
     cpu = {k: last.cpu[k] - first.cpu.get(k, 0.0) for k in last.cpu}
+    switches = {k: thread_switches(v - first.switches.get(k, (0, 0))[0],
+                                   n - first.switches.get(k, (0, 0))[1])
+                for k, (v, n) in last.switches.items()}
     got = [r for r in reports if r is not None]
     latency = np.concatenate([np.frombuffer(r.latency_us, dtype=np.float32) for r in got]) \
         if got else np.zeros(0)
@@ -361,6 +364,7 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
               "min_headroom": min(s.headroom for s in samples),
               # every CPU's busy time, for what ran besides the threads in `cpu`
               "cpus_busy_seconds": last.busy - first.busy,
+              "thread_switches": switches,
               "samples": len(samples), **meta},
     )
     result["latency_histogram"] = latency_histogram(latency)

@@ -48,6 +48,21 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(rest[11]) + int(rest[12])) / CLK_TCK
 
 
+def context_switches(pid: int) -> tuple[int, int] | None:
+    """(voluntary, nonvoluntary) context switches of a task from /proc/PID/status; None when
+    it has exited."""
+    try:
+        text = (PROC / str(pid) / "status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    got = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.endswith("ctxt_switches"):
+            got[key] = int(value)
+    return int(got["voluntary_ctxt_switches"]), int(got["nonvoluntary_ctxt_switches"])
+
+
 def reclaim_threads() -> dict[str, int]:
     """comm -> pid of every kswapdN / kcompressdN / kdamond.N kernel thread."""
     out = {}

@@ -1,12 +1,13 @@
 """10 Hz sampling of what the kernel does during a run, kept as a Timeline.
 
-Each tick reads /proc/vmstat, /proc/meminfo, the CPU time of the reclaim threads (kswapdN,
-kcompressdN) and of the eaters, zram's mm_stat and the run's swap area; /proc/zoneinfo's
-watermarks (a long file that rarely changes) every RESCAN_TICKS ticks. The sampler is part of
-the machine it measures: it may use at most MAX_SHARE of one CPU, so where a tick is slow (a
-Python process in an emulated guest takes ~0.1 s per tick) it samples less often instead of
-taking a fifth of the guest's CPU from the workload and kswapd. The first and last samples
-bound the measured window; the ticks in between give the timeline and the safety check.
+Each tick reads /proc/vmstat, /proc/meminfo, the CPU time and context switches of the
+reclaim threads (kswapdN, kcompressdN) and of the eaters, zram's mm_stat and the run's swap
+area; /proc/zoneinfo's watermarks (a long file that rarely changes) every RESCAN_TICKS
+ticks. The sampler is part of the machine it measures: it may use at most MAX_SHARE of one
+CPU, so where a tick is slow (a Python process in an emulated guest takes ~0.1 s per tick) it
+samples less often instead of taking a fifth of the guest's CPU from the workload and kswapd.
+The first and last samples bound the measured window; the ticks in between give the timeline
+and the safety check.
 Timeline counters: free_pages, wmark_min/low/high (pages), writeback_pages and
 zram_mem_used_bytes as the simulator names them, plus headroom_bytes, per-second rates of
 RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
@@ -15,10 +16,15 @@ RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kcompressd.kernel.meminfo import read_meminfo
-from kcompressd.kernel.procstat import cpu_seconds, cpus_busy_seconds, reclaim_threads
+from kcompressd.kernel.procstat import (
+    context_switches,
+    cpu_seconds,
+    cpus_busy_seconds,
+    reclaim_threads,
+)
 from kcompressd.kernel.swap import swap_area
 from kcompressd.kernel.vmstat import read_vmstat, read_watermarks, vmstat_delta
 from kcompressd.kernel.zram import ZramDevice
@@ -44,6 +50,8 @@ class Sample:
     mm_stat: dict[str, int]
     headroom: int
     busy: float = 0.0  # CPU-seconds of all CPUs not idle since boot (/proc/stat)
+    # thread name -> (voluntary, nonvoluntary) context switches so far
+    switches: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def headroom(meminfo: dict[str, int], swap_free: int, mm_stat: dict[str, int],
@@ -87,8 +95,10 @@ class Sampler:
                 self.threads.setdefault(name, pid)
         cpu = {name: s for name, pid in self.threads.items()
                if (s := cpu_seconds(pid)) is not None}
+        switches = {name: n for name, pid in self.threads.items()
+                    if (n := context_switches(pid)) is not None}
         s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio),
-                   cpus_busy_seconds())
+                   cpus_busy_seconds(), switches)
         self._record(s)
         self.samples.append(s)
         self.tick_seconds = time.thread_time() - cpu0

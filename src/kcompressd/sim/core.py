@@ -51,11 +51,13 @@ _NEW, _RUNNABLE, _RUNNING, _SLEEPING, _WAKING, _DEAD = range(6)
 
 
 class Thread:
-    """A schedulable entity; `cpu_time` is wall seconds spent on a CPU (utime+stime)."""
+    """A schedulable entity; `cpu_time` is wall seconds spent on a CPU (utime+stime),
+    `nvcsw`/`nivcsw` the times it left its CPU by blocking / by preemption, as the kernel
+    counts them in /proc/PID/status (voluntary_ctxt_switches, nonvoluntary_ctxt_switches)."""
 
     __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_tick_at", "_token",
-                 "cpu", "cpu_time", "deadline", "gen", "name", "state", "vlag", "vruntime",
-                 "wake_pending", "weight")
+                 "cpu", "cpu_time", "deadline", "gen", "name", "nivcsw", "nvcsw", "state",
+                 "vlag", "vruntime", "wake_pending", "weight")
 
     def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
         self.name = name
@@ -67,6 +69,8 @@ class Thread:
         self.vlag = 0.0  # eevdf: avg_vruntime - vruntime when it last went to sleep
         self._tick_at = -1.0  # eevdf: the tick already set to end its slice
         self.cpu_time = 0.0
+        self.nvcsw = 0
+        self.nivcsw = 0
         self.cpu: Cpu | None = None
         self.wake_pending = False
         self._token = 0  # invalidates stale segment-end / timeout events
@@ -328,6 +332,7 @@ class Sim:
         th._seg_start = self.now
 
     def _preempt(self, cpu: Cpu, th: Thread) -> None:
+        th.nivcsw += 1
         th.state = _RUNNABLE
         th.cpu = None
         cpu.thread = None
@@ -460,6 +465,7 @@ class Sim:
                     limit = 2 * self.base_slice / th.weight
                     th.vlag = max(-limit, min(limit, self.avg_vruntime() - th.vruntime))
                 th.state = _SLEEPING
+                th.nvcsw += 1
                 th._token += 1
                 if kind == WAIT:
                     self.call_at(self.now + action[1], self._timeout, (th, th._token))

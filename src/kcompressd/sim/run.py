@@ -41,7 +41,7 @@ from kcompressd.mm.workload import (
     region_eater,
 )
 from kcompressd.profiles import Profile, load_profile
-from kcompressd.result import make_result
+from kcompressd.result import make_result, thread_switches
 from kcompressd.scenarios import Scenario
 from kcompressd.scenarios.model import MachineSection, ScenarioConfig
 from kcompressd.sim.core import Sim
@@ -268,6 +268,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         mm.measuring = True
         snap["vm"] = dict(mm.vm)
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
+        snap["switches"] = {th.name: (th.nvcsw, th.nivcsw) for th in sim.threads}
         snap["t"] = sim.now
 
     if run_cfg.warmup_s > 0:
@@ -294,6 +295,10 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
     measured = t_end - snap["t"]
     vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
     cpu = {th.name: th.cpu_time - snap["cpu"].get(th.name, 0.0) for th in sim.threads}
+    before = snap["switches"]
+    switches = {th.name: thread_switches(th.nvcsw - before.get(th.name, (0, 0))[0],
+                                         th.nivcsw - before.get(th.name, (0, 0))[1])
+                for th in sim.threads}
     split = {name: {"scan_unmap": s, "compress": c,
                     "compress_share": c / (s + c) if s + c else 0.0}
              for name, (s, c) in sorted(mm.cpu_split.items())}
@@ -317,6 +322,7 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "wall_seconds": wall,
         "events": sim.events,
         "context_switches": sim.context_switches,
+        "thread_switches": switches,
         "calibration": {**m.costs.to_dict(), "profile": m.profile.name,
                         "profile_kind": m.profile.kind, "corpus_pages": m.model.pages,
                         "mean_compress_us": m.model.mean_cost * 1e6, "codec": m.model.codec},

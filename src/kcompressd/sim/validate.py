@@ -97,6 +97,12 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
         "kswapd efficiency": summary["kswapd_efficiency"],
         "kswapd cpu us/page": summary["kswapd_cpu_us_per_page"],
     }
+    switches = result["meta"].get("thread_switches")
+    if switches is not None:  # results from before the bench recorded them have none
+        for who, prefix in (("kswapd", "kswapd"), ("workers", "kcompressd"), ("eaters", "eater")):
+            n = sum(v["voluntary"] + v["nonvoluntary"] for k, v in switches.items()
+                    if k.startswith(prefix))
+            out[f"{who} switches/s"] = n / secs
     out.update({f"stall {p} (us)": lat.get(p, 0.0) for p in ("p50", "p90", "p99")})
     out.update({f"zram {k}": float(v) for k, v in result["zram"].items()
                 if k in ("orig_data_size", "compr_data_size", "mem_used_total")})
@@ -106,4 +112,4 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
 def errors(real: Mapping[str, Any], sim: Mapping[str, Any]) -> dict[str, float | None]:
     """(sim - real) / real per metric; None where the real value is 0."""
     r, s = metrics(real), metrics(sim)
-    return {k: ((s[k] - r[k]) / r[k] if r[k] else None) for k in r}
+    return {k: ((s[k] - r[k]) / r[k] if r[k] else None) for k in r if k in s}
