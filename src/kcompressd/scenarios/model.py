@@ -30,10 +30,12 @@ class MachineSection:
 
     def base_slice(self) -> float:
         """EEVDF's base slice in seconds: the key, or the kernel's default, sysctl_sched_base_slice
-        0.75 ms scaled by get_update_sysctl_factor() (1 + ilog2 of the CPUs, at most 8)."""
+        scaled by get_update_sysctl_factor() (1 + ilog2 of the CPUs, at most 8). 6.12 set it to
+        0.70 ms (kernel/sched/fair.c; 0.75 ms before, which with HZ=250 cost a task an extra
+        tick); a 1-vCPU lab guest's /sys/kernel/debug/sched/base_slice_ns says 700000."""
         if self.base_slice_ms:
             return self.base_slice_ms * 1e-3
-        return 0.75e-3 * (1 + (min(self.cpus, 8).bit_length() - 1))
+        return 0.70e-3 * (1 + (min(self.cpus, 8).bit_length() - 1))
 
     def speeds(self) -> list[float]:
         """Speed factor of every CPU, big ones first."""

@@ -34,7 +34,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "scheduler": Field("eevdf", "fair class: eevdf (Linux 6.6 and later) or cfs (before)",
                            choices=("eevdf", "cfs")),
         "base_slice_ms": Field(0.0, "EEVDF sysctl_sched_base_slice (ms); 0: the kernel's "
-                               "default, 0.75 ms x (1 + log2 of the CPUs, at most 8)",
+                               "default, 0.70 ms x (1 + log2 of the CPUs, at most 8)",
                                0.0, 1000.0),
         "sched_latency_ms": Field(6.0, "CFS sysctl_sched_latency (ms)", 0.1, 1000.0),
         "min_granularity_ms": Field(0.75, "CFS minimum slice before preemption (ms)",

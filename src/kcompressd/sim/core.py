@@ -56,8 +56,8 @@ class Thread:
     counts them in /proc/PID/status (voluntary_ctxt_switches, nonvoluntary_ctxt_switches)."""
 
     __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_tick_at", "_token",
-                 "cpu", "cpu_time", "deadline", "gen", "name", "nivcsw", "nvcsw", "state",
-                 "vlag", "vruntime", "wake_pending", "weight")
+                 "cpu", "cpu_time", "deadline", "gen", "name", "nivcsw", "nvcsw", "protect",
+                 "state", "vlag", "vruntime", "wake_pending", "weight")
 
     def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
         self.name = name
@@ -66,6 +66,8 @@ class Thread:
         self.state = _NEW
         self.vruntime = 0.0
         self.deadline = 0.0  # eevdf: vruntime at which its slice ends
+        # eevdf: still in the slice it was picked with (set_protect_slice(), RUN_TO_PARITY)
+        self.protect = False
         self.vlag = 0.0  # eevdf: avg_vruntime - vruntime when it last went to sleep
         self._tick_at = -1.0  # eevdf: the tick already set to end its slice
         self.cpu_time = 0.0
@@ -199,7 +201,10 @@ class Sim:
             th.wake_pending = True
 
     def _woken(self, th: Thread) -> None:
-        if self.eevdf:  # place_entity(): the average less the lag it slept with
+        if self.eevdf:  # enqueue_entity(): update_curr(), then place_entity() at the
+            for cpu in self.cpus:  # average less the lag it slept with
+                if cpu.thread is not None:
+                    self._account(cpu.thread)
             th.vruntime = self.avg_vruntime() - th.vlag
             th.deadline = th.vruntime + self.base_slice / th.weight
         else:  # place_entity(): a sleeper gets at most half a latency period of credit
@@ -260,13 +265,14 @@ class Sim:
         return total / load if load else self.min_vruntime
 
     def _would_pick_other(self, cur: Thread) -> bool:
-        """eevdf: is there an eligible runnable thread with an earlier deadline than `cur`?"""
+        """eevdf: would pick_eevdf() take an eligible runnable thread over `cur`? Yes unless
+        `cur`'s deadline is strictly earlier (entity_before())."""
         avg = self.avg_vruntime()
-        return any(t.vruntime <= avg and t.deadline < cur.deadline for _, _, t in self._rq)
+        return any(t.vruntime <= avg and t.deadline <= cur.deadline for _, _, t in self._rq)
 
     def _check_preempt_wakeup(self, th: Thread) -> None:
         if self.eevdf:
-            self._check_preempt_wakeup_eevdf()
+            self._check_preempt_wakeup_eevdf(th)
             return
         victim = None
         for cpu in self.cpus:
@@ -280,24 +286,70 @@ class Sim:
         self._account(victim)
         self._preempt_mid_segment(cpu, victim)
 
-    def _check_preempt_wakeup_eevdf(self) -> None:
-        """check_preempt_wakeup_fair() under RUN_TO_PARITY: a running thread keeps its CPU
-        until its vruntime reaches its deadline; update_curr() at the first tick after that
-        starts its next slice and reschedules if pick_eevdf() prefers another."""
+    def _check_preempt_wakeup_eevdf(self, th: Thread) -> None:
+        """check_preempt_wakeup_fair() for the woken `th`. The enqueue's update_curr() first:
+        a running thread past its deadline starts its next slice and the CPU goes to whom
+        pick_eevdf() prefers. Then `th` takes the CPU if pick_eevdf() picks it: RUN_TO_PARITY
+        protects a running thread only while it is eligible (not ahead of the average) and
+        still in the slice it was picked with (set_protect_slice())."""
         for cpu in self.cpus:
             cur = cpu.thread
             if cur is None:
                 continue
             self._account(cur)
             if cur.vruntime >= cur.deadline:
-                if self._resched_eevdf(cpu, cur):
+                others = len(self._rq) > 1  # besides `th`: a tick's resched took the CPU
+                if self._tick_renewals(cur, cur.vruntime) and others and \
+                        self._would_pick_other(cur):
+                    self._preempt_mid_segment(cpu, cur)
                     return
-                continue
+                if cur.vruntime >= cur.deadline:  # this enqueue's update_curr(): a resched
+                    if self._resched_eevdf(cpu, cur):
+                        return
+                    continue
+            avg = self.avg_vruntime()
+            eligible = cur.vruntime <= avg
+            if not (eligible and cur.protect) and \
+                    self._pick_eevdf(avg, cur if eligible else None) is th:
+                self._preempt_mid_segment(cpu, cur)
+                return
+            # Otherwise the first tick after its deadline is the next point it can lose the CPU.
             due = self.now + (cur.deadline - cur.vruntime) * cur.weight
-            due = math.ceil(due / self.tick - 1e-9) * self.tick
+            due = math.ceil(due / self.tick - 1e-6) * self.tick
             if cur._tick_at != due:
                 cur._tick_at = due
                 self.call_at(due, self._tick, (cur, cur._token))
+
+    def _pick_eevdf(self, avg: float, cur: Thread | None) -> Thread | None:
+        """pick_eevdf() without taking: the eligible runnable thread with the earliest
+        deadline, or `cur` (running and eligible) if its deadline is earlier still."""
+        best = None
+        for _, _, t in self._rq:
+            if t.vruntime <= avg and (best is None or t.deadline < best.deadline):
+                best = t
+        if cur is not None and (best is None or cur.deadline < best.deadline):
+            return cur
+        return best
+
+    def _tick_renewals(self, th: Thread, vr: float) -> bool:
+        """update_curr() at the ticks since `th` passed its deadline (task_tick_fair(); the
+        kernel does not look between ticks unless a task is enqueued or dequeued on the CPU):
+        each tick that found it past its deadline gave it a new slice from there. True if a
+        tick did (a resched was due then); else the tick that will is set."""
+        renewed = False
+        while vr >= th.deadline:
+            crossed = self.now - (vr - th.deadline) * th.weight
+            due = math.ceil(crossed / self.tick - 1e-6) * self.tick
+            if due > self.now:
+                if th._tick_at != due:
+                    th._tick_at = due
+                    self.call_at(due, self._tick, (th, th._token))
+                break
+            th.deadline = vr - (self.now - due) / th.weight + self.base_slice / th.weight
+            renewed = True
+        if renewed:
+            th.protect = False  # picked again, not set_next_entity()'d
+        return renewed
 
     def _tick(self, arg: tuple[Thread, int]) -> None:
         th, token = arg
@@ -311,6 +363,7 @@ class Sim:
         """update_deadline() for a running thread past its deadline: its next slice, and the
         CPU to another thread if pick_eevdf() prefers one (True then)."""
         cur.deadline = cur.vruntime + self.base_slice / cur.weight
+        cur.protect = False
         if not (self._rq and self._would_pick_other(cur)):
             return False
         self._preempt_mid_segment(cpu, cur)
@@ -343,6 +396,7 @@ class Sim:
         cpu.thread = th
         th.cpu = cpu
         th.state = _RUNNING
+        th.protect = True  # set_next_entity()
         th._seg_start = self.now
         overhead = 0.0
         if cpu.last is not th:
@@ -386,11 +440,10 @@ class Sim:
             vr = th.vruntime = th.vruntime + ran / weight
             th._seg_start = now
             if eevdf:
-                if vr >= th.deadline:  # update_deadline(): a new slice, and a resched
-                    th.deadline = vr + self.base_slice / weight
-                    if rq and self._would_pick_other(th):
-                        self._preempt(th.cpu, th)
-                        return
+                if vr >= th.deadline and self._tick_renewals(th, vr) and rq and \
+                        self._would_pick_other(th):
+                    self._preempt(th.cpu, th)
+                    return
             elif rq:
                 lead = rq[0][0]
                 if lead < vr:
@@ -460,9 +513,9 @@ class Sim:
                 th.wake_pending = False
                 value = True
             else:
-                if self.eevdf:  # update_entity_lag() as it is dequeued, within 2 slices
+                if self.eevdf:  # update_entity_lag() as it is dequeued: entity_lag()'s bound
                     self._account(th)
-                    limit = 2 * self.base_slice / th.weight
+                    limit = max(2 * self.base_slice, self.tick) / th.weight
                     th.vlag = max(-limit, min(limit, self.avg_vruntime() - th.vruntime))
                 th.state = _SLEEPING
                 th.nvcsw += 1
