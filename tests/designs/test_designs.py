@@ -87,6 +87,26 @@ def call(m: Machine, n: int, *, kswapd: bool = True, name: str = "kswapd-test",
     return out
 
 
+def test_kcompressd_wakes_its_worker_at_the_first_folio_it_queues() -> None:
+    # shrink_folio_list() unmaps and queues one folio at a time, so a sleeping worker is woken
+    # (and may take the CPU) when the first is queued, not once the batch is unmapped.
+    m = machine("kcompressd", depth=24)
+    woken: list[float] = []
+    wake = m.sim.wake
+
+    def record(th: Any) -> None:
+        woken.append(m.sim.now)
+        wake(th)
+
+    m.sim.wake = record  # type: ignore[method-assign]
+    start = m.sim.now
+    [out] = call(m, 32)
+    page = (m.costs.scan + m.costs.unmap) / max(c.speed for c in m.sim.cpus)
+    assert out.queued + out.done.n == 32 if out.done else out.queued == 32
+    # After the first folio's unmap (and the switch to kswapd), not the 24 queued ones'.
+    assert woken and woken[0] - start < 2 * page + m.sim.context_switch < 24 * page
+
+
 def test_v1_fills_the_first_fifo_with_room_then_compresses_itself() -> None:
     m = machine("kcompressd-v1", threads=2, queue_size=20)
     d = m.design
@@ -205,8 +225,10 @@ def test_kcompressd_sysctls_overflow_and_thread_names() -> None:
     d = m.design
     assert [w.name for w in d.workers[0]] == ["kcompressd0", "kcompressd0:1"]
     d.workers = {0: [m.sim.spawn("idle", idle())]}  # nobody drains
-    # overflow 0: the fifo takes 8, kswapd writes the other 24 new folios itself.
-    assert call(m, 32) == [WriteOutcome(24, 8)]
+    # overflow 0: the fifo takes 8, kswapd writes the other 24 new folios itself, one after
+    # the other as it unmaps them (so they come back written, to be stored and freed).
+    [out] = call(m, 32)
+    assert (out.sync, out.queued, out.done.n) == (0, 8, 24)
     assert m.mm.vm["kcompressd_queued"] == 8 and m.mm.vm["kcompressd_sync_full"] == 24
     m2 = machine("kcompressd", depth=8, overflow=1)
     m2.design.workers = {0: [m2.sim.spawn("idle", idle())]}

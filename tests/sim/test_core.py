@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcompressd.sim.core import RUN, SLEEP, SPIN, WAIT, Sim
+from kcompressd.sim.core import RUN, SLEEP, SPIN, WAIT, Sim, Thread
 
 
 def test_work_takes_longer_on_a_slower_cpu() -> None:
@@ -198,3 +198,49 @@ def test_same_program_same_schedule() -> None:
         return log
 
     assert trace() == trace()
+
+
+def _ahead_then_asleep(wake_t_at: float | None) -> tuple[Sim, Thread, float]:
+    """t runs alone for 3.05 ms, a hog joins at the average, t works 0.15 ms more (ahead of
+    the average now) and blocks at 3.2 ms; t's vruntime when it blocked is returned."""
+    sim = Sim([1.0], context_switch=0.0, wakeup_latency=0.0, base_slice=1e-3, tick=1e-3)
+    at_block = []
+
+    def hog():
+        yield SLEEP
+        while True:
+            yield (RUN, 50e-6)
+
+    def body():
+        yield (RUN, 3.2e-3)
+        sim._account(t)
+        at_block.append(t.vruntime)
+        yield SLEEP
+        yield (RUN, 1e-6)
+        yield SLEEP
+
+    h = sim.spawn("hog", hog())
+    t = sim.spawn("t", body())
+    sim.call_at(3.05e-3, lambda _: sim.wake(h))
+    if wake_t_at is not None:
+        sim.call_at(wake_t_at, lambda _: sim.wake(t))
+    sim.run(3.2e-3 + 1e-9)
+    assert t.delayed and any(e[2] is t for e in sim._rq)  # blocked ahead: still queued
+    return sim, t, at_block[0]
+
+
+def test_eevdf_a_thread_blocking_ahead_stays_queued_and_keeps_its_vruntime_if_woken() -> None:
+    # DELAY_DEQUEUE: woken before it is picked, requeue_delayed_entity() keeps its vruntime
+    # (it is still ahead of the average: no fresh placement, no credit).
+    sim, t, v = _ahead_then_asleep(3.25e-3)
+    sim.run(3.25e-3 + 1e-9)
+    assert not t.delayed and t.vruntime == v and t.vruntime > sim.avg_vruntime()
+
+
+def test_eevdf_a_delayed_thread_leaves_with_no_lag_when_picked() -> None:
+    # Asleep, it is picked once the hog's vruntime has passed it (the hog's slice ends at the
+    # tick at 5 ms): pick_next_entity() dequeues it, its lag clipped to 0 (DELAY_ZERO).
+    sim, t, _ = _ahead_then_asleep(None)
+    sim.run(5e-3 + 1e-9)
+    assert t.sleeping and not t.delayed and t.vlag == 0.0
+    assert all(e[2] is not t for e in sim._rq)

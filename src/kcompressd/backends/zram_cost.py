@@ -51,6 +51,13 @@ class Draw:
     compr_bytes: int  # contribution to compr_data_size
     zs_pages: float  # zsmalloc pages the objects cost at their classes' rates
 
+    @classmethod
+    def total(cls, draws: list[Draw]) -> Draw:
+        """Pages drawn step by step (a writer interleaving them with other work), as one."""
+        return cls(sum(d.n for d in draws), sum(d.cost for d in draws),
+                   sum(d.same for d in draws), sum(d.huge for d in draws),
+                   sum(d.compr_bytes for d in draws), sum(d.zs_pages for d in draws))
+
 
 class ZramCostModel:
     """Per-page cost (s at speed 1.0) and zsmalloc class of every measured corpus page."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, ClassVar
 
+from kcompressd.backends.zram_cost import Draw
 from kcompressd.designs import register
 from kcompressd.designs.base import (
     Design,
@@ -35,7 +36,8 @@ from kcompressd.designs.base import (
     compress_worker,
     kick_workers,
 )
-from kcompressd.designs.kcompressd_unofficial import queue_or_write_oldest
+from kcompressd.designs.kcompressd_unofficial import STEP, queue_or_write_oldest
+from kcompressd.sim.core import RUN
 
 COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full",
             "kcompressd_drained")
@@ -70,34 +72,55 @@ class Kcompressd(Design):
     def _kick(self, nid: int) -> None:
         kick_workers(self.mm, self.workers[nid], self.fifos[nid], 1)
 
-    def offloads(self, sc: Any) -> bool:
-        return sc.kswapd and self.p["depth"] > 0 and self.p["overflow"] == 0
-
     def interleaves(self, sc: Any) -> bool:
-        return sc.kswapd and self.p["depth"] > 0 and self.p["overflow"] == 1
-
-    def swap_writepage(self, sc: Any, node: Any, n: int) -> WriteOutcome:
-        """overflow 0: queue while there is room; the rest kswapd writes itself, now."""
-        fifo = self.fifos[node.id]
-        k = min(n, fifo.room)
-        if k:
-            fifo.put(self.mm, node, k, sc.thread.name)
-            self._kick(node.id)
-        vm = self.mm.vm
-        vm["kcompressd_queued"] += k
-        vm["kcompressd_sync_full"] += n - k
-        return WriteOutcome(n - k, k)
+        return sc.kswapd and self.p["depth"] > 0
 
     def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
                                    ) -> Generator[tuple, Any, WriteOutcome]:
-        """overflow 1: at depth kswapd writes the oldest queued folio, then queues the new."""
+        vm = self.mm.vm
+        if self.p["overflow"] == 0:
+            done = yield from self._queue_or_write_new(sc, node, n)
+            wrote = done.n if done else 0
+            vm["kcompressd_queued"] += n - wrote
+            vm["kcompressd_sync_full"] += wrote
+            return WriteOutcome(0, n - wrote, done)
+        # overflow 1: at depth kswapd writes the oldest queued folio, then queues the new.
         wrote = yield from queue_or_write_oldest(self.mm, self.fifos[node.id],
                                                  lambda: self._kick(node.id), sc, node, n)
-        vm = self.mm.vm
         vm["kcompressd_queued"] += n
         vm["kcompressd_sync_full"] += wrote
         vm["kcompressd_drained"] += wrote
         return WriteOutcome(0, n)
+
+    def _queue_or_write_new(self, sc: Any, node: Any, n: int
+                            ) -> Generator[tuple, Any, Draw | None]:
+        """overflow 0, folio by folio as shrink_folio_list() goes: unmap it (sc.page_cost),
+        then swap_writepage(): queued while the fifo has room, the first one waking a
+        sleeping worker (which may take the CPU from kswapd there and then); at depth kswapd
+        compresses it itself. Returns what kswapd wrote, if anything (the caller stores and
+        frees it).
+
+        Runs of folios that change nothing for the scheduler are one step: queued ones while
+        no worker sleeps (no wake-up), written ones up to STEP (the kernel: one by one)."""
+        mm, fifo, workers = self.mm, self.fifos[node.id], self.workers[node.id]
+        th = sc.thread
+        draws: list[Draw] = []
+        left = n
+        while left:
+            room = fifo.room
+            if room:
+                k = 1 if any(w.sleeping for w in workers) else min(room, left)
+                yield (RUN, k * sc.page_cost)
+                fifo.put(mm, node, k, th.name)
+                self._kick(node.id)
+            else:
+                k = min(left, STEP)
+                d = mm.sampler.draw_many(k)
+                mm.account_compress(th, d.cost)
+                yield (RUN, k * sc.page_cost + d.cost)
+                draws.append(d)
+            left -= k
+        return Draw.total(draws) if draws else None
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos.values())

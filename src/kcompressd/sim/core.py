@@ -15,10 +15,13 @@ Scheduling follows the kernel's fair class in miniature, one global runqueue, as
 
 - ``eevdf`` (Linux 6.6 and later, so the lab's 6.12): a thread's deadline is its vruntime plus
   one base slice; the eligible thread (vruntime at most the runqueue's weighted average,
-  avg_vruntime()) with the earliest deadline runs (pick_eevdf()); a running thread keeps its
-  CPU until its vruntime reaches its deadline (RUN_TO_PARITY), also against a waking thread;
-  a waking thread is placed at the average less the lag it had when it slept
-  (place_entity() with PLACE_LAG): no sleeper credit.
+  avg_vruntime()) with the earliest deadline runs (pick_eevdf()). The kernel looks at a
+  running thread (update_curr()) only at the tick and when a task is enqueued or dequeued, so
+  a slice that ends between ticks is noticed at the next tick or wake-up, which gives a new
+  one and reschedules. A waking thread is placed at the average less the lag it slept with
+  (place_entity() with PLACE_LAG: no sleeper credit) and takes the CPU if pick_eevdf() picks
+  it; RUN_TO_PARITY protects the running thread only while it is eligible and in the slice it
+  was picked with.
 - ``cfs`` (before 6.6): ordered by vruntime; a woken thread gets vruntime no lower than
   min_vruntime - sched_latency/2 (place_entity()), may preempt the running thread with the
   largest vruntime if it leads by more than the wake-up granularity (check_preempt_wakeup()),
@@ -56,8 +59,8 @@ class Thread:
     counts them in /proc/PID/status (voluntary_ctxt_switches, nonvoluntary_ctxt_switches)."""
 
     __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_tick_at", "_token",
-                 "cpu", "cpu_time", "deadline", "gen", "name", "nivcsw", "nvcsw", "protect",
-                 "state", "vlag", "vruntime", "wake_pending", "weight")
+                 "cpu", "cpu_time", "deadline", "delayed", "gen", "name", "nivcsw", "nvcsw",
+                 "protect", "state", "vlag", "vruntime", "wake_pending", "weight")
 
     def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
         self.name = name
@@ -68,6 +71,8 @@ class Thread:
         self.deadline = 0.0  # eevdf: vruntime at which its slice ends
         # eevdf: still in the slice it was picked with (set_protect_slice(), RUN_TO_PARITY)
         self.protect = False
+        # eevdf: asleep but still on the runqueue (DELAY_DEQUEUE), see Sim._block_eevdf
+        self.delayed = False
         self.vlag = 0.0  # eevdf: avg_vruntime - vruntime when it last went to sleep
         self._tick_at = -1.0  # eevdf: the tick already set to end its slice
         self.cpu_time = 0.0
@@ -201,11 +206,21 @@ class Sim:
             th.wake_pending = True
 
     def _woken(self, th: Thread) -> None:
-        if self.eevdf:  # enqueue_entity(): update_curr(), then place_entity() at the
-            for cpu in self.cpus:  # average less the lag it slept with
+        if self.eevdf and th.delayed:
+            self._requeue_delayed(th)
+            return
+        if self.eevdf:  # enqueue_entity(): update_curr(), then place_entity()
+            load = 0.0
+            for cpu in self.cpus:
                 if cpu.thread is not None:
                     self._account(cpu.thread)
-            th.vruntime = self.avg_vruntime() - th.vlag
+                    load += cpu.thread.weight
+            for _, _, t in self._rq:
+                load += t.weight
+            # At the average less the lag it slept with, scaled by (load + w) / load so that
+            # the lag is still that once its own weight is in the average (PLACE_LAG).
+            lag = th.vlag * (load + th.weight) / load if load else 0.0
+            th.vruntime = self.avg_vruntime() - lag
             th.deadline = th.vruntime + self.base_slice / th.weight
         else:  # place_entity(): a sleeper gets at most half a latency period of credit
             floor = self.min_vruntime - self.sched_latency / 2
@@ -215,12 +230,53 @@ class Sim:
         if th.state == _RUNNABLE:
             self._check_preempt_wakeup(th)
 
+    def _block_eevdf(self, th: Thread) -> None:
+        """dequeue_entity() of a thread going to sleep. One that is not eligible (it ran
+        ahead of the average) stays on the runqueue, delayed (DELAY_DEQUEUE): it counts in the
+        average and competes until pick_eevdf() picks it, which takes it off with no lag
+        (DELAY_ZERO), or until it is woken first, keeping its vruntime. Otherwise
+        update_entity_lag() keeps its lag within entity_lag()'s bound for place_entity()."""
+        self._account(th)
+        lag = self.avg_vruntime() - th.vruntime
+        if lag < 0:
+            th.delayed = True
+            self._push(th)
+            return
+        limit = max(2 * self.base_slice, self.tick) / th.weight
+        th.vlag = min(limit, lag)
+
+    def _finish_delayed(self, i: int) -> None:
+        """A delayed thread leaves the runqueue (finish_delayed_dequeue_entity()): picked, so
+        eligible, its lag clipped to 0 (DELAY_ZERO)."""
+        th = self._rq.pop(i)[2]
+        th.delayed = False
+        th.vlag = 0.0
+
     def _timeout(self, arg: tuple[Thread, int]) -> None:
         th, token = arg
         if th.state == _SLEEPING and th._token == token:
             th.state = _WAKING
             th._resume = False
             self._woken(th)
+
+    def _requeue_delayed(self, th: Thread) -> None:
+        """requeue_delayed_entity(): woken while still on the runqueue, it keeps its vruntime
+        and deadline, unless it has become eligible meanwhile: then it is placed at the
+        average with no lag (DELAY_ZERO)."""
+        for cpu in self.cpus:
+            if cpu.thread is not None:
+                self._account(cpu.thread)
+        th.delayed = False
+        avg = self.avg_vruntime()
+        if th.vruntime < avg:
+            th.vruntime = avg
+            th.deadline = avg + self.base_slice / th.weight
+        if self._idle:  # another CPU is free (a global runqueue): it runs there
+            self._rq[:] = [e for e in self._rq if e[2] is not th]
+            self._dispatch(self._idle.pop(0), th)
+            return
+        th.state = _RUNNABLE
+        self._check_preempt_wakeup(th)
 
     def _enqueue(self, th: Thread) -> None:
         if self._idle:
@@ -236,20 +292,24 @@ class Sim:
         else:
             heappush(self._rq, (th.vruntime, self._seq, th))
 
-    def _pop_next(self) -> Thread:
+    def _pop_next(self) -> Thread | None:
         """The runnable thread a CPU takes next: pick_eevdf(), or the smallest vruntime."""
         rq = self._rq
         if not self.eevdf:
             return heappop(rq)[2]
-        avg = self.avg_vruntime()
-        best = -1
-        for i, (_, seq, t) in enumerate(rq):
-            if t.vruntime <= avg and (best < 0 or (t.deadline, seq) < (rq[best][2].deadline,
-                                                                       rq[best][1])):
-                best = i
-        if best < 0:  # rounding: nobody at or below the average; the smallest vruntime
-            best = min(range(len(rq)), key=lambda i: (rq[i][2].vruntime, rq[i][1]))
-        return rq.pop(best)[2]
+        while rq:
+            avg = self.avg_vruntime()
+            best = -1
+            for i, (_, seq, t) in enumerate(rq):
+                if t.vruntime <= avg and (best < 0 or (t.deadline, seq) <
+                                          (rq[best][2].deadline, rq[best][1])):
+                    best = i
+            if best < 0:  # rounding: nobody at or below the average; the smallest vruntime
+                best = min(range(len(rq)), key=lambda i: (rq[i][2].vruntime, rq[i][1]))
+            if not rq[best][2].delayed:
+                return rq.pop(best)[2]
+            self._finish_delayed(best)  # pick_next_entity(): dequeue it, pick again
+        return None
 
     def avg_vruntime(self) -> float:
         """avg_vruntime(): the weighted mean vruntime of the runnable and running threads."""
@@ -265,10 +325,22 @@ class Sim:
         return total / load if load else self.min_vruntime
 
     def _would_pick_other(self, cur: Thread) -> bool:
-        """eevdf: would pick_eevdf() take an eligible runnable thread over `cur`? Yes unless
-        `cur`'s deadline is strictly earlier (entity_before())."""
-        avg = self.avg_vruntime()
-        return any(t.vruntime <= avg and t.deadline <= cur.deadline for _, _, t in self._rq)
+        """eevdf: would schedule() take another thread than the running `cur`? pick_eevdf()
+        keeps `cur` only if it is eligible and its deadline strictly the earliest
+        (entity_before()); a delayed sleeper it picks is dequeued and it picks again."""
+        rq = self._rq
+        while True:
+            avg = self.avg_vruntime()
+            best = -1
+            for i, (_, seq, t) in enumerate(rq):
+                if t.vruntime <= avg and (best < 0 or (t.deadline, seq) <
+                                          (rq[best][2].deadline, rq[best][1])):
+                    best = i
+            if best < 0 or (cur.vruntime <= avg and cur.deadline < rq[best][2].deadline):
+                return False
+            if not rq[best][2].delayed:
+                return True
+            self._finish_delayed(best)
 
     def _check_preempt_wakeup(self, th: Thread) -> None:
         if self.eevdf:
@@ -390,7 +462,9 @@ class Sim:
         th.cpu = None
         cpu.thread = None
         self._push(th)
-        self._dispatch(cpu, self._pop_next())
+        nxt = self._pop_next()
+        assert nxt is not None  # `th` at least is runnable
+        self._dispatch(cpu, nxt)
 
     def _dispatch(self, cpu: Cpu, th: Thread) -> None:
         cpu.thread = th
@@ -513,10 +587,8 @@ class Sim:
                 th.wake_pending = False
                 value = True
             else:
-                if self.eevdf:  # update_entity_lag() as it is dequeued: entity_lag()'s bound
-                    self._account(th)
-                    limit = max(2 * self.base_slice, self.tick) / th.weight
-                    th.vlag = max(-limit, min(limit, self.avg_vruntime() - th.vruntime))
+                if self.eevdf:
+                    self._block_eevdf(th)
                 th.state = _SLEEPING
                 th.nvcsw += 1
                 th._token += 1
@@ -536,8 +608,9 @@ class Sim:
     def _release(self, cpu: Cpu, th: Thread) -> None:
         th.cpu = None
         cpu.thread = None
-        if self._rq:
-            self._dispatch(cpu, self._pop_next())
+        nxt = self._pop_next() if self._rq else None
+        if nxt is not None:
+            self._dispatch(cpu, nxt)
         else:
             # Keep the idle list ordered fastest first.
             idle = self._idle
