@@ -94,6 +94,49 @@ def main(paths: list[str]) -> None:
     print(f"Real / simulated medians (relative error of the simulator). {within} of "
           f"{len(runs)} settings within {LIMIT:.0%} on all of {', '.join(HELD)}. Worst: "
           + "; ".join(f"{k} {e:+.0%} ({n})" for k, (e, n) in worst.items()) + ".")
+    switch_table(runs)
+
+
+SWITCHES = (("kswapd", "kswapd"), ("worker", "kcompressd"), ("eater", "eater"))
+
+
+def switch_rates(result: dict) -> dict[str, float] | None:
+    """Per second: how often kswapd, the workers and the eaters blocked (voluntary) and were
+    preempted (nonvoluntary), from meta.thread_switches; None for runs without it."""
+    per = result["meta"].get("thread_switches")
+    if per is None:
+        return None
+    secs = result["meta"]["measured_seconds"] or 1.0
+    out = {}
+    for who, prefix in SWITCHES:
+        for kind in ("voluntary", "nonvoluntary"):
+            out[f"{who} {kind}"] = sum(v[kind] for k, v in per.items()
+                                       if k.startswith(prefix)) / secs
+    return out
+
+
+def switch_table(runs: dict[str, list[dict]]) -> None:
+    """Context switches per second, real / simulated medians: the scheduler's part."""
+    rows = []
+    for name, docs in runs.items():
+        got = [(switch_rates(d["real"]), switch_rates(d["sim"])) for d in docs]
+        got = [(r, s) for r, s in got if r is not None and s is not None]
+        if got:
+            rows.append((name, {k: (statistics.median(r[k] for r, _ in got),
+                                    statistics.median(s[k] for _, s in got))
+                                for k in got[0][0]}))
+    if not rows:
+        return
+    keys = list(rows[0][1])
+    print()
+    print(f"| setting | {' | '.join(k + '/s' for k in keys)} |")
+    print("|---|" + "---:|" * len(keys))
+    for name, cells in rows:
+        print(f"| {name} | " + " | ".join(f"{fmt(r)} / {fmt(s)}" for r, s in cells.values())
+              + " |")
+    print()
+    print("Context switches per second, real / simulated medians: voluntary = the thread "
+          "blocked (slept), nonvoluntary = it was preempted (/proc/PID/status).")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ def test_ticks_fill_the_timeline_with_the_shared_counter_names() -> None:
     # Rates need two samples.
     assert len(timeline.counters["pgsteal_kswapd/s"]) == 1
     assert len(timeline.counters["cpu_self"]) == 1
+    # The sleep between the ticks blocked this process: a voluntary switch, at least.
+    [(_, blocked)] = timeline.counters["nvcsw_self/s"]
+    assert blocked > 0 and len(timeline.counters["nivcsw_self/s"]) == 1
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not zram.zram_available(), reason="needs root and zram")

@@ -10,7 +10,8 @@ The first and last samples bound the measured window; the ticks in between give 
 and the safety check.
 Timeline counters: free_pages, wmark_min/low/high (pages), writeback_pages and
 zram_mem_used_bytes as the simulator names them, plus headroom_bytes, per-second rates of
-RATE_COUNTERS ("pgsteal_kswapd/s", ...) and cpu_<thread> (CPUs busy).
+RATE_COUNTERS ("pgsteal_kswapd/s", ...), cpu_<thread> (CPUs busy) and nvcsw_<thread>/s,
+nivcsw_<thread>/s (the thread blocked / was preempted, per second).
 """
 
 from __future__ import annotations
@@ -123,3 +124,8 @@ class Sampler:
         for name, secs in s.cpu.items():
             if name in prev.cpu:
                 tl.counter(f"cpu_{name}", s.t, (secs - prev.cpu[name]) / dt)
+        for name, (vol, invol) in s.switches.items():
+            if name in prev.switches:
+                was = prev.switches[name]
+                tl.counter(f"nvcsw_{name}/s", s.t, (vol - was[0]) / dt)
+                tl.counter(f"nivcsw_{name}/s", s.t, (invol - was[1]) / dt)
