@@ -28,6 +28,11 @@ def test_auto_plan_overshoots_play_and_keeps_the_floor() -> None:
     assert p.zram_disksize >= p.workload
 
 
+def test_a_lab_guest_keeps_its_dentries_a_host_run_does_not_touch_them() -> None:
+    assert plan(disposable=True).sysctls == {"vm.page-cluster": 0, "vm.vfs_cache_pressure": 0}
+    assert plan().sysctls == {"vm.page-cluster": 0}
+
+
 def test_poorly_compressing_corpus_overshoots_less_or_is_refused() -> None:
     assert plan(ratio=1.6).overshoot == pytest.approx(1.3, rel=1e-3)
     with pytest.raises(KcompressdError, match=r"compresses only 1\.05:1"):

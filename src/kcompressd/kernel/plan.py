@@ -39,6 +39,12 @@ PREFILL_SHARE = 0.9
 # Sysctls every run sets: no swap readahead on zram (page-cluster 0), as Android and
 # zram-generator configure it, because reading a zram slot costs no seek.
 RUN_SYSCTLS = {"vm.page-cluster": 0}
+# And in a lab guest, whose root is 9p: there the dentry and inode shrinkers kswapd runs
+# (super_cache_scan()) send a 9p clunk for each dentry they evict and wait for the host's
+# reply, 300 times a second at depth 24 (a perf capture of the guest's context switches), and
+# every wait hands the CPU to another task. A phone's kswapd waits on no such thing: lab
+# guests keep their dentries and inodes (vfs_cache_pressure 0: the shrinkers count nothing).
+LAB_SYSCTLS = {"vm.vfs_cache_pressure": 0}
 # zram algorithms and the user-space codec measuring the corpus for each (lzo-rle's output
 # is lzo1x's with run-length encoding of zero runs: lzo measures it closely).
 PLAN_CODEC = {"lz4": "lz4", "lz4hc": "lz4", "lzo": "lzo", "lzo-rle": "lzo", "zstd": "zstd",
@@ -167,6 +173,7 @@ def make_plan(meminfo: dict[str, int], *, size: float | None, threads: int, algo
         prefill=int(PREFILL_SHARE * play) // threads // CHUNK_BYTES * CHUNK_BYTES,
         overshoot=per_eater * threads / play,
         ratio=ratio, ratio_codec=ratio_codec, algorithm=algorithm,
-        zram_disksize=2 * per_eater * threads, duration=duration, sysctls=dict(RUN_SYSCTLS),
+        zram_disksize=2 * per_eater * threads, duration=duration,
+        sysctls={**RUN_SYSCTLS, **(LAB_SYSCTLS if disposable else {})},
         backend=backend, params=dict(params or {}),
     )
