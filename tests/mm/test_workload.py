@@ -3,9 +3,12 @@ fault swapped-out pages back)."""
 
 from __future__ import annotations
 
+import pytest
+
 from kcompressd.backends.zram_cost import Draw, ZramStore
-from kcompressd.mm.workload import Region
+from kcompressd.mm.workload import Region, background_load
 from kcompressd.scenarios import load_scenario
+from kcompressd.sim.core import RUN, Sim
 from kcompressd.sim.run import simulate
 
 MB = 1 << 20
@@ -57,3 +60,30 @@ def test_freeing_objects_gives_zsmalloc_pages_back() -> None:
     assert store.free(d) == 10 and store.mem_used_pages == 11
     assert (store.pages_stored, store.compr_data_size, store.same_pages, store.huge_pages,
             store.slots_used) == (32, 40_000, 2, 1, 32)
+
+
+def test_background_load_runs_from_the_ticks_whoever_else_runs() -> None:
+    # Its work stands for the timer interrupt's: it starts at tick boundaries (HZ 250), so its
+    # wake-ups do not end other threads' slices between ticks, and it takes its share.
+    sim = Sim([1.0], context_switch=0.0)
+    starts: list[float] = []
+
+    def recorded():
+        gen = background_load(sim, 0.05, 4e-3)
+        value = None
+        while True:
+            action = gen.send(value)
+            if action[0] == RUN:
+                starts.append(sim.now)
+            value = yield action
+
+    def hog():
+        while True:
+            yield (RUN, 300e-6)
+
+    bg = sim.spawn("bg", recorded())
+    sim.spawn("hog", hog())
+    sim.run(0.2)
+    assert len(starts) >= 45
+    assert all(abs(t / 4e-3 - round(t / 4e-3)) < 1e-6 for t in starts[1:])
+    assert bg.cpu_time == pytest.approx(0.05 * 0.2, rel=0.05)

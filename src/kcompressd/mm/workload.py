@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from kcompressd.mm.lru import YOUNG
 from kcompressd.mm.node import Node
 from kcompressd.mm.page_alloc import OutOfMemory, alloc_pages, get_page_from_freelist
 from kcompressd.mm.system import SWAP_CLUSTER_MAX, MemorySystem
-from kcompressd.sim.core import RUN, WAIT
+from kcompressd.sim.core import RUN, WAIT, Sim
 
 # `kcompressd bench`'s eaters time their work in chunks of this many pages (kernel.workload).
 CHUNK_PAGES = 64
@@ -150,9 +151,12 @@ def cpu_hog(slice_cost: float) -> Generator[tuple, Any, None]:
         yield (RUN, slice_cost)
 
 
-def background_load(share: float, period: float) -> Generator[tuple, Any, None]:
-    """Work a real machine does besides the threads modelled (kernel workers, interrupts, the
-    harness's own processes): `share` of one CPU, run every `period` (a jiffy)."""
+def background_load(sim: Sim, share: float, period: float) -> Generator[tuple, Any, None]:
+    """Work a real machine does besides the threads modelled (the timer interrupt and its
+    softirqs, kernel workers, the harness's own processes): `share` of one CPU, run once per
+    `period` (a jiffy) from a tick. Ticks, not arbitrary instants: a wake-up between ticks
+    would end the running thread's expired slice there (update_curr() at the enqueue),
+    which the guests' interrupt work does not do."""
     while True:
         yield (RUN, share * period)
-        yield (WAIT, period * (1 - share))
+        yield (WAIT, (math.floor(sim.now / period + 1e-9) + 1) * period - sim.now)

@@ -236,7 +236,7 @@ def _start_workload(m: Machine) -> None:
         sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3))
     tasks = math.ceil(wl.background_cpus)
     for i in range(tasks):
-        sim.spawn(f"background{i}", background_load(wl.background_cpus / tasks,
+        sim.spawn(f"background{i}", background_load(sim, wl.background_cpus / tasks,
                                                      1 / m.cfg.machine.hz))
 
 
