@@ -8,7 +8,6 @@ design's parameters, and prints both with the relative error of each metric.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +61,10 @@ def validate_cmd(
     memory: int = guest_options.MEMORY,
     nodes: int = guest_options.NODES,
     accel: str = guest_options.ACCEL,
-    background: int | None = typer.Option(None, help="Other runnable tasks during the real "
-                                          "run, simulated as CPU hogs (default: the 1-minute "
-                                          "load average before a bench on this host; 0 in a "
-                                          "guest or with --bench-result)."),
+    background: int = typer.Option(0, help="Other runnable tasks during the real run, "
+                                   "simulated as CPU hogs besides the CPU time the run "
+                                   "measured outside its threads (which is always "
+                                   "replayed)."),
     seed: int = typer.Option(0, help="Simulator seed."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
@@ -78,17 +77,15 @@ def validate_cmd(
     if not profile.is_file():
         raise KcompressdError(f"{profile}: no such profile file")
     load_profile(str(profile))  # refuse a bad profile before the (long) bench
-    if background is not None and background < 0:
+    if background < 0:
         raise KcompressdError(f"--background must be >= 0, got {background}")
     knobs = {"--kcompressd": kcompressd, "--kcompressd-threads": kcompressd_threads,
              "--kcompressd-overflow": kcompressd_overflow,
              "--kcompressd-memalloc": kcompressd_memalloc}
+    load = background
     if bench_result is not None:
         real = load_bench_result(bench_result)
-        load = background or 0
     else:
-        load = background if background is not None else (
-            0 if vm else round(os.getloadavg()[0]))
         args = [*(["--corpus", corpus] if corpus else []),
                 *(["--threads", str(threads)] if threads else []),
                 "--duration", f"{duration!r}",
