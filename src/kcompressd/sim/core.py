@@ -298,18 +298,24 @@ class Sim:
         if not self.eevdf:
             return heappop(rq)[2]
         while rq:
-            avg = self.avg_vruntime()
-            best = -1
-            for i, (_, seq, t) in enumerate(rq):
-                if t.vruntime <= avg and (best < 0 or (t.deadline, seq) <
-                                          (rq[best][2].deadline, rq[best][1])):
-                    best = i
+            best = self._earliest_eligible(self.avg_vruntime())
             if best < 0:  # rounding: nobody at or below the average; the smallest vruntime
                 best = min(range(len(rq)), key=lambda i: (rq[i][2].vruntime, rq[i][1]))
             if not rq[best][2].delayed:
                 return rq.pop(best)[2]
             self._finish_delayed(best)  # pick_next_entity(): dequeue it, pick again
         return None
+
+    def _earliest_eligible(self, avg: float) -> int:
+        """Index in the runqueue of the eligible thread (vruntime at most `avg`) with the
+        earliest deadline, the earlier queued on a tie; -1 if none."""
+        rq = self._rq
+        best = -1
+        for i, (_, seq, t) in enumerate(rq):
+            if t.vruntime <= avg and (best < 0 or (t.deadline, seq) <
+                                      (rq[best][2].deadline, rq[best][1])):
+                best = i
+        return best
 
     def avg_vruntime(self) -> float:
         """avg_vruntime(): the weighted mean vruntime of the runnable and running threads."""
@@ -331,11 +337,7 @@ class Sim:
         rq = self._rq
         while True:
             avg = self.avg_vruntime()
-            best = -1
-            for i, (_, seq, t) in enumerate(rq):
-                if t.vruntime <= avg and (best < 0 or (t.deadline, seq) <
-                                          (rq[best][2].deadline, rq[best][1])):
-                    best = i
+            best = self._earliest_eligible(avg)
             if best < 0 or (cur.vruntime <= avg and cur.deadline < rq[best][2].deadline):
                 return False
             if not rq[best][2].delayed:
