@@ -118,6 +118,17 @@ def test_energy_packs_busy_time_on_big_cores_first() -> None:
     assert energy.LITTLE_W < energy.BIG_W
 
 
+def test_energy_charges_each_core_its_own_busy_time() -> None:
+    # The same CPU-seconds cost less on little cores: the simulator says where they ran.
+    result = {"meta": {"source": "simulator", "measured_seconds": 1.0,
+                       "busy_seconds_per_cpu": [0.0, 0.0, 0.5, 0.5]},
+              "scenario": {"machine": {"cpus": 4, "big_cpus": 2}},
+              "cpu": {"kswapd0": 0.6, "eater0": 0.4}}
+    assert energy.energy(result, 0.6, 1.0)["energy_j"] == pytest.approx(energy.LITTLE_W)
+    del result["meta"]["busy_seconds_per_cpu"]  # an older result: packed on the big cores
+    assert energy.energy(result, 0.6, 1.0)["energy_j"] == pytest.approx(energy.BIG_W)
+
+
 def _render(page: Path, tmp: Path) -> tuple[Path, list[str]]:
     shot = tmp / f"{page.stem}.png"
     proc = subprocess.run(

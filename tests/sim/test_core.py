@@ -244,3 +244,18 @@ def test_eevdf_a_delayed_thread_leaves_with_no_lag_when_picked() -> None:
     sim.run(5e-3 + 1e-9)
     assert t.sleeping and not t.delayed and t.vlag == 0.0
     assert all(e[2] is not t for e in sim._rq)
+
+
+def test_cpu_busy_time_counts_running_not_idle() -> None:
+    sim = Sim([1.0, 1.0], context_switch=0.0, wakeup_latency=0.0)
+
+    def naps():
+        while True:
+            yield (RUN, 1e-3)
+            yield (WAIT, 3e-3)  # busy a quarter of the time
+
+    sim.spawn("n", naps())
+    sim.run(0.1)
+    busy = sorted(sim.busy_time(c) for c in sim.cpus)
+    assert busy[0] == 0.0  # the other CPU never ran anything
+    assert busy[1] == pytest.approx(0.025, rel=0.05)

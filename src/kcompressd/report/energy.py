@@ -10,9 +10,10 @@ phone runs at fixed frequency). These are taken as published, never fitted to an
 Assumptions, each stated where the report shows energy:
 - Only busy time costs energy (idle, cluster, memory and uncore power are left out), so the
   figure compares designs' CPU work, it is not a battery drain.
-- The simulator's result gives CPU seconds per thread, not per core. Its scheduler puts work
-  on an idle big core before a little one, so busy time is packed onto the big cores first
-  (up to big_cpus x measured seconds) and the rest is charged to the little cores.
+- Busy time per core is the simulator's own (`meta.busy_seconds_per_cpu`, big cores first).
+  Results made before it recorded that give CPU seconds per thread only: their busy time is
+  packed onto the big cores first (the scheduler prefers an idle big core), the rest charged
+  to the little cores.
 - Reclaim energy is reclaim CPU seconds at the run's mean power per busy second.
 - Measured (real kernel) rows get no estimate: the host's cores are not this phone's.
 """
@@ -53,8 +54,15 @@ def energy(result: dict[str, Any], reclaim_cpu_s: float, gib: float) -> dict[str
     t = float(result.get("meta", {}).get("measured_seconds", 0.0))
     if result.get("meta", {}).get("source") != "simulator" or not machine or t <= 0:
         return none
-    busy = float(sum(result.get("cpu", {}).values()))
-    big, little = split_busy(busy, t, int(machine["cpus"]), int(machine.get("big_cpus", -1)))
+    cpus, big_cpus = int(machine["cpus"]), int(machine.get("big_cpus", -1))
+    per_cpu = result["meta"].get("busy_seconds_per_cpu")
+    if per_cpu is not None:
+        nbig = cpus if big_cpus < 0 else min(big_cpus, cpus)
+        big, little = float(sum(per_cpu[:nbig])), float(sum(per_cpu[nbig:]))
+        busy = big + little
+    else:
+        busy = float(sum(result.get("cpu", {}).values()))
+        big, little = split_busy(busy, t, cpus, big_cpus)
     e = big * BIG_W + little * LITTLE_W
     reclaim_j = reclaim_cpu_s * (e / busy) if busy > 0 else 0.0
     return {"energy_j": e, "power_w": e / t, "reclaim_j": reclaim_j,

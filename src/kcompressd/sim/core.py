@@ -95,13 +95,17 @@ class Thread:
 
 
 class Cpu:
-    __slots__ = ("index", "last", "speed", "thread")
+    """One CPU; its busy time is the time since the start less the time it sat idle."""
+
+    __slots__ = ("idle_since", "idle_total", "index", "last", "speed", "thread")
 
     def __init__(self, index: int, speed: float) -> None:
         self.index = index
         self.speed = speed
         self.thread: Thread | None = None
         self.last: Thread | None = None  # the thread that ran here last (context switches)
+        self.idle_since = 0.0  # idle from the start
+        self.idle_total = 0.0
 
 
 class Sim:
@@ -273,14 +277,25 @@ class Sim:
             th.deadline = avg + self.base_slice / th.weight
         if self._idle:  # another CPU is free (a global runqueue): it runs there
             self._rq[:] = [e for e in self._rq if e[2] is not th]
-            self._dispatch(self._idle.pop(0), th)
+            self._dispatch(self._take_idle(), th)
             return
         th.state = _RUNNABLE
         self._check_preempt_wakeup(th)
 
+    def _take_idle(self) -> Cpu:
+        """The fastest idle CPU, no longer idle."""
+        cpu = self._idle.pop(0)
+        cpu.idle_total += self.now - cpu.idle_since
+        return cpu
+
+    def busy_time(self, cpu: Cpu) -> float:
+        """Seconds `cpu` has run threads (switch costs included) since the start."""
+        idle = cpu.idle_total + (self.now - cpu.idle_since if cpu.thread is None else 0.0)
+        return self.now - idle
+
     def _enqueue(self, th: Thread) -> None:
         if self._idle:
-            self._dispatch(self._idle.pop(0), th)
+            self._dispatch(self._take_idle(), th)
         else:
             th.state = _RUNNABLE
             self._push(th)
@@ -614,6 +629,7 @@ class Sim:
         if nxt is not None:
             self._dispatch(cpu, nxt)
         else:
+            cpu.idle_since = self.now
             # Keep the idle list ordered fastest first.
             idle = self._idle
             i = 0

@@ -269,6 +269,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         snap["vm"] = dict(mm.vm)
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
         snap["switches"] = {th.name: (th.nvcsw, th.nivcsw) for th in sim.threads}
+        snap["busy"] = {c.index: sim.busy_time(c) for c in sim.cpus}
         snap["t"] = sim.now
 
     if run_cfg.warmup_s > 0:
@@ -323,6 +324,9 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "events": sim.events,
         "context_switches": sim.context_switches,
         "thread_switches": switches,
+        # per CPU in index order (big cores first, as MachineSection.speeds() lists them)
+        "busy_seconds_per_cpu": [sim.busy_time(c) - snap["busy"][c.index]
+                                 for c in sorted(sim.cpus, key=lambda c: c.index)],
         "calibration": {**m.costs.to_dict(), "profile": m.profile.name,
                         "profile_kind": m.profile.kind, "corpus_pages": m.model.pages,
                         "mean_compress_us": m.model.mean_cost * 1e6, "codec": m.model.codec},
