@@ -181,9 +181,9 @@ def page(*, inputs: list[str], rows: list[Row], findings: list[dict[str, Any]],
         "<h2>Energy model (assumptions)</h2><p>Estimated energy = busy seconds on big cores \u00d7 "
         f"{energy.BIG_W:.3f} W + busy seconds on little cores \u00d7 {energy.LITTLE_W:.3f} W. "
         f"Source: {_e(energy.SOURCE)}. Only busy time counts (idle, cluster, memory and "
-        "uncore power are left out); the simulator records CPU per thread, not per core, so "
-        "busy time is packed onto the big cores first (its scheduler prefers an idle big "
-        "core) and the rest charged to little ones; reclaim energy is reclaim CPU at the "
+        "uncore power are left out); each core is charged the busy time the simulator "
+        "recorded for it (results made before it did so: busy time packed onto the big "
+        "cores first, the rest charged to little ones); reclaim energy is reclaim CPU at the "
         "run's mean power per busy second. Measured rows get no estimate. Reclaim CPU is "
         "every non-workload thread's CPU plus, in simulated runs, the direct-reclaim time of "
         "the workload's threads.</p></body></html>")
