@@ -177,3 +177,14 @@ def test_busy_phone_offload_threads_compete_for_cpu() -> None:
     assert sum(cpu[t] for t in busy) == pytest.approx(8 * m, rel=0.02)  # all 8 CPUs full
     assert cpu["kswapd0"] < 0.95 * m and cpu["kcompressd0"] < 0.95 * m
     assert min(cpu[f"hog{i}"] for i in range(8)) > 0.5 * m
+
+
+def test_counts_of_the_measured_window_exclude_the_warm_up() -> None:
+    # On one CPU every switch to another thread follows one leaving it: in the window the
+    # machine-wide count equals the threads' own, without the warm-up's switches.
+    sc = load_scenario("phone-memeater", ["run.warmup_s=0.6", "machine.cpus=1",
+                                          "machine.big_cpus=-1"])
+    meta = simulate(sc, design="kcompressd", duration=0.8).result["meta"]
+    outs = sum(v["voluntary"] + v["nonvoluntary"] for v in meta["thread_switches"].values())
+    assert outs > 0 and abs(meta["context_switches"] - outs) <= 1
+    assert meta["busy_seconds_per_cpu"] == [pytest.approx(meta["measured_seconds"])]

@@ -270,6 +270,7 @@ def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
         snap["cpu"] = {th.name: th.cpu_time for th in sim.threads}
         snap["switches"] = {th.name: (th.nvcsw, th.nivcsw) for th in sim.threads}
         snap["busy"] = {c.index: sim.busy_time(c) for c in sim.cpus}
+        snap["context_switches"] = sim.context_switches
         snap["t"] = sim.now
 
     if run_cfg.warmup_s > 0:
@@ -322,7 +323,7 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
         "warmup_seconds": snap["t"],
         "wall_seconds": wall,
         "events": sim.events,
-        "context_switches": sim.context_switches,
+        "context_switches": sim.context_switches - snap["context_switches"],
         "thread_switches": switches,
         # per CPU in index order (big cores first, as MachineSection.speeds() lists them)
         "busy_seconds_per_cpu": [sim.busy_time(c) - snap["busy"][c.index]
