@@ -214,17 +214,12 @@ class Sim:
             self._requeue_delayed(th)
             return
         if self.eevdf:  # enqueue_entity(): update_curr(), then place_entity()
-            load = 0.0
-            for cpu in self.cpus:
-                if cpu.thread is not None:
-                    self._account(cpu.thread)
-                    load += cpu.thread.weight
-            for _, _, t in self._rq:
-                load += t.weight
+            self._update_running()
+            avg, load = self._avg_load()
             # At the average less the lag it slept with, scaled by (load + w) / load so that
             # the lag is still that once its own weight is in the average (PLACE_LAG).
             lag = th.vlag * (load + th.weight) / load if load else 0.0
-            th.vruntime = self.avg_vruntime() - lag
+            th.vruntime = avg - lag
             th.deadline = th.vruntime + self.base_slice / th.weight
         else:  # place_entity(): a sleeper gets at most half a latency period of credit
             floor = self.min_vruntime - self.sched_latency / 2
@@ -267,9 +262,7 @@ class Sim:
         """requeue_delayed_entity(): woken while still on the runqueue, it keeps its vruntime
         and deadline, unless it has become eligible meanwhile: then it is placed at the
         average with no lag (DELAY_ZERO)."""
-        for cpu in self.cpus:
-            if cpu.thread is not None:
-                self._account(cpu.thread)
+        self._update_running()
         th.delayed = False
         avg = self.avg_vruntime()
         if th.vruntime < avg:
@@ -334,6 +327,10 @@ class Sim:
 
     def avg_vruntime(self) -> float:
         """avg_vruntime(): the weighted mean vruntime of the runnable and running threads."""
+        return self._avg_load()[0]
+
+    def _avg_load(self) -> tuple[float, float]:
+        """avg_vruntime() and the weight it is taken over (cfs_rq->avg_load with curr's)."""
         total = load = 0.0
         for _, _, t in self._rq:
             total += t.vruntime * t.weight
@@ -343,7 +340,13 @@ class Sim:
             if t is not None:
                 total += t.vruntime * t.weight
                 load += t.weight
-        return total / load if load else self.min_vruntime
+        return (total / load if load else self.min_vruntime), load
+
+    def _update_running(self) -> None:
+        """update_curr() of every running thread: their vruntime up to now."""
+        for cpu in self.cpus:
+            if cpu.thread is not None:
+                self._account(cpu.thread)
 
     def _would_pick_other(self, cur: Thread) -> bool:
         """eevdf: would schedule() take another thread than the running `cur`? pick_eevdf()
@@ -403,19 +406,13 @@ class Sim:
                 self._preempt_mid_segment(cpu, cur)
                 return
             # Otherwise the first tick after its deadline is the next point it can lose the CPU.
-            due = self.now + (cur.deadline - cur.vruntime) * cur.weight
-            due = math.ceil(due / self.tick - 1e-6) * self.tick
-            if cur._tick_at != due:
-                cur._tick_at = due
-                self.call_at(due, self._tick, (cur, cur._token))
+            self._tick_after(cur, self.now + (cur.deadline - cur.vruntime) * cur.weight)
 
     def _pick_eevdf(self, avg: float, cur: Thread | None) -> Thread | None:
         """pick_eevdf() without taking: the eligible runnable thread with the earliest
         deadline, or `cur` (running and eligible) if its deadline is earlier still."""
-        best = None
-        for _, _, t in self._rq:
-            if t.vruntime <= avg and (best is None or t.deadline < best.deadline):
-                best = t
+        i = self._earliest_eligible(avg)
+        best = self._rq[i][2] if i >= 0 else None
         if cur is not None and (best is None or cur.deadline < best.deadline):
             return cur
         return best
@@ -427,18 +424,22 @@ class Sim:
         tick did (a resched was due then); else the tick that will is set."""
         renewed = False
         while vr >= th.deadline:
-            crossed = self.now - (vr - th.deadline) * th.weight
-            due = math.ceil(crossed / self.tick - 1e-6) * self.tick
+            due = self._tick_after(th, self.now - (vr - th.deadline) * th.weight)
             if due > self.now:
-                if th._tick_at != due:
-                    th._tick_at = due
-                    self.call_at(due, self._tick, (th, th._token))
                 break
             th.deadline = vr - (self.now - due) / th.weight + self.base_slice / th.weight
             renewed = True
         if renewed:
             th.protect = False  # picked again, not set_next_entity()'d
         return renewed
+
+    def _tick_after(self, th: Thread, t: float) -> float:
+        """The first tick at or after `t`; set for `th` (once) if it is still to come."""
+        due = math.ceil(t / self.tick - 1e-6) * self.tick
+        if due > self.now and th._tick_at != due:
+            th._tick_at = due
+            self.call_at(due, self._tick, (th, th._token))
+        return due
 
     def _tick(self, arg: tuple[Thread, int]) -> None:
         th, token = arg
