@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from kcompressd.sim.validate import metrics
+from kcompressd.sim.validate import metrics, switch_rates
 
 HELD = ("pgsteal_kswapd/s", "pgsteal_direct/s", "kswapd cpu share")
 SHOWN = (*HELD, "workers cpu share", "pswpin/s", "allocstall/s", "stall p50 (us)",
@@ -95,24 +95,6 @@ def main(paths: list[str]) -> None:
           f"{len(runs)} settings within {LIMIT:.0%} on all of {', '.join(HELD)}. Worst: "
           + "; ".join(f"{k} {e:+.0%} ({n})" for k, (e, n) in worst.items()) + ".")
     switch_table(runs)
-
-
-SWITCHES = (("kswapd", "kswapd"), ("worker", "kcompressd"), ("eater", "eater"))
-
-
-def switch_rates(result: dict) -> dict[str, float] | None:
-    """Per second: how often kswapd, the workers and the eaters blocked (voluntary) and were
-    preempted (nonvoluntary), from meta.thread_switches; None for runs without it."""
-    per = result["meta"].get("thread_switches")
-    if per is None:
-        return None
-    secs = result["meta"]["measured_seconds"] or 1.0
-    out = {}
-    for who, prefix in SWITCHES:
-        for kind in ("voluntary", "nonvoluntary"):
-            out[f"{who} {kind}"] = sum(v[kind] for k, v in per.items()
-                                       if k.startswith(prefix)) / secs
-    return out
 
 
 def switch_table(runs: dict[str, list[dict]]) -> None:

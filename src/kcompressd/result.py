@@ -36,11 +36,12 @@ VMSTAT_COUNTERS = (
 )
 
 
-def thread_switches(voluntary: int, nonvoluntary: int) -> dict[str, int]:
-    """One thread's context switches in `meta.thread_switches`: the times it left its CPU by
-    blocking and by preemption (/proc/PID/status's voluntary_ctxt_switches and
+def thread_switches(end: tuple[int, int], start: tuple[int, int] = (0, 0)) -> dict[str, int]:
+    """One thread's context switches in `meta.thread_switches`, from its (voluntary,
+    nonvoluntary) counts at the window's end and start: the times it left its CPU by blocking
+    and by preemption (/proc/PID/status's voluntary_ctxt_switches and
     nonvoluntary_ctxt_switches, as both producers count them)."""
-    return {"voluntary": voluntary, "nonvoluntary": nonvoluntary}
+    return {"voluntary": end[0] - start[0], "nonvoluntary": end[1] - start[1]}
 
 
 def latency_summary(samples_us: Sequence[float]) -> dict[str, float]:

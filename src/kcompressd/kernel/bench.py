@@ -324,9 +324,8 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
     first, last = samples[0], samples[-1]
     # A thread first seen mid-window (a lazily started kcompressd) started during it.
     cpu = {k: last.cpu[k] - first.cpu.get(k, 0.0) for k in last.cpu}
-    switches = {k: thread_switches(v - first.switches.get(k, (0, 0))[0],
-                                   n - first.switches.get(k, (0, 0))[1])
-                for k, (v, n) in last.switches.items()}
+    switches = {k: thread_switches(n, first.switches.get(k, (0, 0)))
+                for k, n in last.switches.items()}
     got = [r for r in reports if r is not None]
     latency = np.concatenate([np.frombuffer(r.latency_us, dtype=np.float32) for r in got]) \
         if got else np.zeros(0)

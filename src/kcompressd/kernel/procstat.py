@@ -60,7 +60,7 @@ def context_switches(pid: int) -> tuple[int, int] | None:
         key, _, value = line.partition(":")
         if key.endswith("ctxt_switches"):
             got[key] = int(value)
-    return int(got["voluntary_ctxt_switches"]), int(got["nonvoluntary_ctxt_switches"])
+    return got["voluntary_ctxt_switches"], got["nonvoluntary_ctxt_switches"]
 
 
 def reclaim_threads() -> dict[str, int]:

@@ -298,8 +298,7 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
     vmstat = {k: v - snap["vm"].get(k, 0) for k, v in mm.vm.items()}
     cpu = {th.name: th.cpu_time - snap["cpu"].get(th.name, 0.0) for th in sim.threads}
     before = snap["switches"]
-    switches = {th.name: thread_switches(th.nvcsw - before.get(th.name, (0, 0))[0],
-                                         th.nivcsw - before.get(th.name, (0, 0))[1])
+    switches = {th.name: thread_switches((th.nvcsw, th.nivcsw), before.get(th.name, (0, 0)))
                 for th in sim.threads}
     split = {name: {"scan_unmap": s, "compress": c,
                     "compress_share": c / (s + c) if s + c else 0.0}

@@ -79,6 +79,22 @@ def other_cpus(real: Mapping[str, Any]) -> float:
     return max(0.0, busy - sum(real["cpu"].values())) / (meta["measured_seconds"] or 1.0)
 
 
+# Who the switch counts are grouped by, and the thread names that belong to each.
+SWITCHERS = (("kswapd", "kswapd"), ("workers", "kcompressd"), ("eaters", "eater"))
+
+
+def switch_rates(result: Mapping[str, Any]) -> dict[str, float] | None:
+    """Per second, how often kswapd, the workers and the eaters blocked ("kswapd voluntary")
+    and were preempted ("kswapd nonvoluntary"), from meta.thread_switches; None for results
+    made before it was recorded."""
+    per = result["meta"].get("thread_switches")
+    if per is None:
+        return None
+    secs = result["meta"]["measured_seconds"] or 1.0
+    return {f"{who} {kind}": sum(v[kind] for k, v in per.items() if k.startswith(prefix)) / secs
+            for who, prefix in SWITCHERS for kind in ("voluntary", "nonvoluntary")}
+
+
 def metrics(result: Mapping[str, Any]) -> dict[str, float]:
     """The compared metrics of one result (real or simulated)."""
     rates, cpu, lat = result["rates"], result["cpu"], result["latency"]
@@ -97,12 +113,11 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
         "kswapd efficiency": summary["kswapd_efficiency"],
         "kswapd cpu us/page": summary["kswapd_cpu_us_per_page"],
     }
-    switches = result["meta"].get("thread_switches")
-    if switches is not None:  # results from before the bench recorded them have none
-        for who, prefix in (("kswapd", "kswapd"), ("workers", "kcompressd"), ("eaters", "eater")):
-            n = sum(v["voluntary"] + v["nonvoluntary"] for k, v in switches.items()
-                    if k.startswith(prefix))
-            out[f"{who} switches/s"] = n / secs
+    switches = switch_rates(result)
+    if switches is not None:
+        for who, _ in SWITCHERS:
+            out[f"{who} switches/s"] = (switches[f"{who} voluntary"] +
+                                        switches[f"{who} nonvoluntary"])
     out.update({f"stall {p} (us)": lat.get(p, 0.0) for p in ("p50", "p90", "p99")})
     out.update({f"zram {k}": float(v) for k, v in result["zram"].items()
                 if k in ("orig_data_size", "compr_data_size", "mem_used_total")})
