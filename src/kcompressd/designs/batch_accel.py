@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Generator
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from kcompressd import PAGE_SIZE
@@ -51,8 +52,7 @@ class BatchAccel(Design):
         th = sc.thread
         free_at = self.free_at
         page_time = self.page_time
-        same = huge = compr_bytes = 0
-        zs_pages = 0.0
+        draws: list[Draw] = []
         left = n
         size = int(self.p["batch"])
         while left:
@@ -72,10 +72,6 @@ class BatchAccel(Design):
             # Submission and polling count as compression in the caller's profile.
             mm.account_compress(th, (finish - now) * speed - k * sc.page_cost)
             yield (SPIN, finish - now)
-            same += d.same
-            huge += d.huge
-            compr_bytes += d.compr_bytes
-            zs_pages += d.zs_pages
+            draws.append(d)
         # What the device stored, as one draw without CPU cost in the caller.
-        done = Draw(n, 0.0, same, huge, compr_bytes, zs_pages)
-        return WriteOutcome(0, 0, done)
+        return WriteOutcome(0, 0, replace(Draw.total(draws), cost=0.0))
