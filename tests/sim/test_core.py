@@ -164,6 +164,32 @@ def test_when_a_woken_thread_gets_the_cpu_from_a_hog(scheduler: str, wake_at: fl
     assert ran and ran[0] == pytest.approx(runs_at)
 
 
+def test_eevdf_a_thread_not_protected_loses_the_cpu_at_the_tick_it_is_ahead() -> None:
+    # The hog runs alone; the tick at 2 ms gives it its next slice (deadline 5 ms) without a
+    # pick, so no slice protection. The sleeper, woken at 2.5 ms with no lag, does not
+    # preempt it (the hog is eligible, its deadline earlier). At the tick at 3 ms the hog is
+    # ahead of the average: did_preempt_short() reschedules it, half a slice before its
+    # deadline; a protected hog would keep the CPU to the tick after the deadline (5 ms).
+    sim = Sim([1.0], wakeup_latency=0.0, context_switch=0.0, scheduler="eevdf",
+              base_slice=3e-3, tick=1e-3)
+    ran = []
+
+    def hog():
+        while True:
+            yield (RUN, 10e-3)
+
+    def sleeper():
+        yield SLEEP
+        ran.append(sim.now)
+        yield (RUN, 1e-6)
+
+    s = sim.spawn("sleeper", sleeper())
+    sim.spawn("hog", hog())
+    sim.call_at(2.5e-3, lambda _: sim.wake(s))
+    sim.run(10e-3)
+    assert ran and ran[0] == pytest.approx(3e-3)
+
+
 def test_eevdf_shares_a_cpu_by_deadline_between_busy_threads() -> None:
     sim = Sim([1.0], context_switch=0.0, scheduler="eevdf", base_slice=1e-3, tick=1e-3)
 

@@ -21,7 +21,9 @@ Scheduling follows the kernel's fair class in miniature, one global runqueue, as
   one and reschedules. A waking thread is placed at the average less the lag it slept with
   (place_entity() with PLACE_LAG: no sleeper credit) and takes the CPU if pick_eevdf() picks
   it; RUN_TO_PARITY protects the running thread only while it is eligible and in the slice it
-  was picked with.
+  was picked with. A running thread that got its next slice without being picked again is not
+  protected, and every update_curr() (tick or enqueue) that finds it ahead of the average
+  reschedules it (did_preempt_short(), PREEMPT_SHORT).
 - ``cfs`` (before 6.6): ordered by vruntime; a woken thread gets vruntime no lower than
   min_vruntime - sched_latency/2 (place_entity()), may preempt the running thread with the
   largest vruntime if it leads by more than the wake-up granularity (check_preempt_wakeup()),
@@ -195,9 +197,13 @@ class Sim:
         return th
 
     def _start(self, th: Thread) -> None:
+        before = 0.0
+        if self.eevdf:  # the enqueue's update_curr()
+            self._update_running()
+            before = self.avg_vruntime()
         self._enqueue(th)
         if th.state == _RUNNABLE:
-            self._check_preempt_wakeup(th)
+            self._check_preempt_wakeup(th, before)
 
     def wake(self, th: Thread) -> None:
         """wake_up_process(): runnable after the wake-up latency; never lost."""
@@ -213,6 +219,7 @@ class Sim:
         if self.eevdf and th.delayed:
             self._requeue_delayed(th)
             return
+        avg = 0.0
         if self.eevdf:  # enqueue_entity(): update_curr(), then place_entity()
             self._update_running()
             avg, load = self._avg_load()
@@ -227,7 +234,7 @@ class Sim:
                 th.vruntime = floor
         self._enqueue(th)
         if th.state == _RUNNABLE:
-            self._check_preempt_wakeup(th)
+            self._check_preempt_wakeup(th, avg)
 
     def _block_eevdf(self, th: Thread) -> None:
         """dequeue_entity() of a thread going to sleep. One that is not eligible (it ran
@@ -273,7 +280,8 @@ class Sim:
             self._dispatch(self._take_idle(), th)
             return
         th.state = _RUNNABLE
-        self._check_preempt_wakeup(th)
+        # No update_curr() at the requeue: check_preempt_wakeup_fair()'s sees `th` queued.
+        self._check_preempt_wakeup(th, self.avg_vruntime())
 
     def _take_idle(self) -> Cpu:
         """The fastest idle CPU, no longer idle."""
@@ -362,9 +370,11 @@ class Sim:
                 return True
             self._finish_delayed(best)
 
-    def _check_preempt_wakeup(self, th: Thread) -> None:
+    def _check_preempt_wakeup(self, th: Thread, before: float) -> None:
+        """wakeup_preempt() for the enqueued `th`; `before` is the eevdf average the enqueue's
+        update_curr() saw."""
         if self.eevdf:
-            self._check_preempt_wakeup_eevdf(th)
+            self._check_preempt_wakeup_eevdf(th, before)
             return
         victim = None
         for cpu in self.cpus:
@@ -378,12 +388,13 @@ class Sim:
         self._account(victim)
         self._preempt_mid_segment(cpu, victim)
 
-    def _check_preempt_wakeup_eevdf(self, th: Thread) -> None:
+    def _check_preempt_wakeup_eevdf(self, th: Thread, before: float) -> None:
         """check_preempt_wakeup_fair() for the woken `th`. The enqueue's update_curr() first:
         a running thread past its deadline starts its next slice and the CPU goes to whom
-        pick_eevdf() prefers. Then `th` takes the CPU if pick_eevdf() picks it: RUN_TO_PARITY
-        protects a running thread only while it is eligible (not ahead of the average) and
-        still in the slice it was picked with (set_protect_slice())."""
+        pick_eevdf() prefers, and so does one not protected that was ahead of the average
+        `before` (did_preempt_short()). Then `th` takes the CPU if pick_eevdf() picks it:
+        RUN_TO_PARITY protects a running thread only while it is eligible (not ahead of the
+        average) and still in the slice it was picked with (set_protect_slice())."""
         for cpu in self.cpus:
             cur = cpu.thread
             if cur is None:
@@ -399,6 +410,9 @@ class Sim:
                     if self._resched_eevdf(cpu, cur):
                         return
                     continue
+            if not cur.protect and cur.vruntime > before and self._would_pick_other(cur):
+                self._preempt_mid_segment(cpu, cur)
+                return
             avg = self.avg_vruntime()
             eligible = cur.vruntime <= avg
             if not (eligible and cur.protect) and \
@@ -431,6 +445,7 @@ class Sim:
             renewed = True
         if renewed:
             th.protect = False  # picked again, not set_next_entity()'d
+            self._next_tick(th)
         return renewed
 
     def _tick_after(self, th: Thread, t: float) -> float:
@@ -441,13 +456,26 @@ class Sim:
             self.call_at(due, self._tick, (th, th._token))
         return due
 
+    def _next_tick(self, th: Thread) -> None:
+        """The tick after now is set for `th`: each tick looks at a thread not protected."""
+        self._tick_after(th, (math.floor(self.now / self.tick + 1e-6) + 1) * self.tick)
+
     def _tick(self, arg: tuple[Thread, int]) -> None:
+        """task_tick_fair()'s update_curr(): a new slice past the deadline, or a resched of a
+        thread not protected that is ahead of the average (did_preempt_short())."""
         th, token = arg
         if th.state != _RUNNING or th._token != token or th.cpu is None:
             return
         self._account(th)
         if th.vruntime >= th.deadline:
-            self._resched_eevdf(th.cpu, th)
+            if self._resched_eevdf(th.cpu, th):
+                return
+        elif not th.protect and self._rq and th.vruntime > self.avg_vruntime() and \
+                self._would_pick_other(th):
+            self._preempt_mid_segment(th.cpu, th)
+            return
+        if not th.protect:
+            self._next_tick(th)
 
     def _resched_eevdf(self, cpu: Cpu, cur: Thread) -> bool:
         """update_deadline() for a running thread past its deadline: its next slice, and the
@@ -455,6 +483,7 @@ class Sim:
         cur.deadline = cur.vruntime + self.base_slice / cur.weight
         cur.protect = False
         if not (self._rq and self._would_pick_other(cur)):
+            self._next_tick(cur)
             return False
         self._preempt_mid_segment(cpu, cur)
         return True
