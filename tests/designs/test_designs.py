@@ -107,6 +107,31 @@ def test_kcompressd_wakes_its_worker_at_the_first_folio_it_queues() -> None:
     assert woken and woken[0] - start < 2 * page + m.sim.context_switch < 24 * page
 
 
+@pytest.mark.parametrize("design, overflow", [("kcompressd", 0), ("kcompressd", 1),
+                                               ("kcompressd-unofficial", None)])
+def test_folios_are_queued_one_by_one_unless_every_worker_is_on_a_cpu(
+        monkeypatch: pytest.MonkeyPatch, design: str, overflow: int | None) -> None:
+    # A worker that is woken, or waits for the CPU, may get it between two folios (kswapd
+    # preempted there) and must find only the folios queued so far: kswapd puts them one at
+    # a time then. Only while every worker runs may a run of them go in one step.
+    m = machine(design, depth=24, **({} if overflow is None else {"overflow": overflow}))
+    ws = m.design.workers[0]
+    workers = ws if isinstance(ws, list) else [ws]
+    puts: list[tuple[int, bool]] = []
+    put = PageFifo.put
+
+    def record(self: PageFifo, mm: Any, node: Any, n: int, producer: str) -> None:
+        if producer == "kswapd-test":
+            puts.append((n, all(w.running for w in workers)))
+        put(self, mm, node, n, producer)
+
+    monkeypatch.setattr(PageFifo, "put", record)
+    call(m, 32, until=5e-3)
+    assert sum(n for n, _ in puts) >= 24
+    assert any(not running for _, running in puts)
+    assert all(n == 1 for n, running in puts if not running)
+
+
 def test_v1_fills_the_first_fifo_with_room_then_compresses_itself() -> None:
     m = machine("kcompressd-v1", threads=2, queue_size=20)
     d = m.design

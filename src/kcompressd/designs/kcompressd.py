@@ -86,6 +86,7 @@ class Kcompressd(Design):
             return WriteOutcome(0, n - wrote, done)
         # overflow 1: at depth kswapd writes the oldest queued folio, then queues the new.
         wrote = yield from queue_or_write_oldest(self.mm, self.fifos[node.id],
+                                                 self.workers[node.id],
                                                  lambda: self._kick(node.id), sc, node, n)
         vm["kcompressd_queued"] += n
         vm["kcompressd_sync_full"] += wrote
@@ -100,8 +101,10 @@ class Kcompressd(Design):
         compresses it itself. Returns what kswapd wrote, if anything (the caller stores and
         frees it).
 
-        Runs of folios that change nothing for the scheduler are one step: queued ones while
-        no worker sleeps (no wake-up), written ones up to STEP (the kernel: one by one)."""
+        Runs of folios that change nothing for the workers are one step: queued ones while
+        every worker is on a CPU (none is woken, none can take the CPU from kswapd between
+        two of them and find the queue half filled), written ones up to STEP (the kernel: one
+        by one)."""
         mm, fifo, workers = self.mm, self.fifos[node.id], self.workers[node.id]
         th = sc.thread
         draws: list[Draw] = []
@@ -109,7 +112,7 @@ class Kcompressd(Design):
         while left:
             room = fifo.room
             if room:
-                k = 1 if any(w.sleeping for w in workers) else min(room, left)
+                k = min(room, left) if all(w.running for w in workers) else 1
                 yield (RUN, k * sc.page_cost)
                 fifo.put(mm, node, k, th.name)
                 self._kick(node.id)

@@ -8,12 +8,12 @@ then queues the new one, keeping FIFO order. Only kswapd offloads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, ClassVar
 
 from kcompressd.designs import register
 from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome, compress_worker
-from kcompressd.sim.core import RUN
+from kcompressd.sim.core import RUN, Thread
 
 
 @register
@@ -36,7 +36,7 @@ class KcompressdUnofficial(Design):
     def swap_writepage_interleaved(self, sc: Any, node: Any, n: int
                                    ) -> Generator[tuple, Any, WriteOutcome]:
         worker = self.workers[node.id]
-        yield from queue_or_write_oldest(self.mm, self.fifos[node.id],
+        yield from queue_or_write_oldest(self.mm, self.fifos[node.id], [worker],
                                          lambda: self.mm.sim.wake(worker), sc, node, n)
         return WriteOutcome(0, n)
 
@@ -49,8 +49,9 @@ class KcompressdUnofficial(Design):
 STEP = 8
 
 
-def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc: Any,
-                          node: Any, n: int) -> Generator[tuple, Any, int]:
+def queue_or_write_oldest(mm: Any, fifo: PageFifo, workers: Sequence[Thread],
+                          kick: Callable[[], None], sc: Any, node: Any, n: int
+                          ) -> Generator[tuple, Any, int]:
     """Unmap and queue n pages; a page finding the queue at depth has the oldest written first.
 
     Page by page as shrink_folio_list() goes: unmap (sc.page_cost), then swap_writepage(). With
@@ -58,6 +59,10 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc:
     it in its own context (the folio, locked on the LRU, turns clean in place), then queues
     the new one. Workers drain the queue meanwhile. Returns how many oldest pages the caller
     wrote itself.
+
+    Pages go one at a time unless every worker is on a CPU: a worker that is woken or waits
+    for the CPU may get it between two pages (the caller preempted there) and must find the
+    queue as the kernel would leave it then.
     """
     th = sc.thread
     left = n
@@ -65,7 +70,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc:
     while left:
         room = fifo.room
         if room:
-            k = min(room, left, STEP)
+            k = min(room, left, STEP) if all(w.running for w in workers) else 1
             yield (RUN, k * sc.page_cost)
             fifo.put(mm, node, k, th.name)
             kick()
@@ -73,7 +78,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, kick: Callable[[], None], sc:
             continue
         # The oldest k leave the queue and the new k enter it together, so the queue never
         # looks empty to a worker while the caller writes (page by page it never is).
-        k = min(left, fifo.pages, STEP)
+        k = min(left, fifo.pages, STEP) if all(w.running for w in workers) else 1
         oldest = fifo.take(k)
         fifo.put(mm, node, k, th.name)
         kick()

@@ -75,7 +75,8 @@ class ParallelSwapper(Design):
                 yield SLEEP
             q.writers.remove(sc.thread)
         q.writer_is_waiting = bool(q.writers)
-        yield from queue_or_write_oldest(self.mm, q.fifo, lambda: self._kick(q), sc, node, n)
+        yield from queue_or_write_oldest(self.mm, q.fifo, q.workers, lambda: self._kick(q), sc,
+                                         node, n)
         return WriteOutcome(0, n)
 
     def _worker(self, q: _NodeQueue) -> Generator[tuple, Any, None]:

@@ -92,6 +92,10 @@ class Thread:
     def sleeping(self) -> bool:
         return self.state == _SLEEPING
 
+    @property
+    def running(self) -> bool:
+        return self.state == _RUNNING
+
     def __repr__(self) -> str:
         return f"Thread({self.name})"
 
