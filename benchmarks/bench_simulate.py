@@ -44,6 +44,12 @@ quiet host): 1.76 -> 0.79 simulated s per CPU s, events 882,360 -> 1,751,639 (1.
 others within 0.96-1.16x. Its kswapd now queues folio by folio as shrink_folio_list() does
 (8855776): on the phone's 8 CPUs the worker drains each folio on another CPU and sleeps
 again, so every folio is a wake-up, as in the kernel.
+
+And again when kswapd had to queue one folio at a time whenever a worker is not on a CPU
+(b130b7d, `--before 5f3cf64`, one run, a helper's benchmark sharing the CPUs): sim s per CPU
+s kcompressd 0.73 -> 0.70 (0.97x, events 1.10x), kcompressd-unofficial 0.82 -> 0.77 (0.94x,
+1.02x), parallel-swapper 1.22 -> 0.69 (0.57x, events 1.51x: its workers, woken per batch,
+are often runnable but not running while kswapd queues).
 """
 
 from __future__ import annotations
