@@ -166,13 +166,13 @@ def test_pooled_runs_sum_what_per_page_costs_divide() -> None:
 def test_a_context_switch_is_timed_and_becomes_the_machine_s() -> None:
     from kcompressd.profiles.measure import measure_context_switch
 
-    us = measure_context_switch(round_trips=200, repeat=2)
-    assert 0 < us < 10_000
+    sw = measure_context_switch(round_trips=200, repeat=2)
+    assert 0 < sw.thread < 10_000 and 0 <= sw.mm < 10_000
     codecs = CODECS
     memory = MEMORY
     pages = PAGES
     eater = {"touch": 1.0, "revisit": 1.0, "copy": 1.0, "fault": 0.0}
-    p = build_profile("host", codecs, pages, BENCH, "b", memory, {}, eater, "c", None, us)
-    again = parse_profile("host", p.to_toml(), "again")
-    assert again.scenario_defaults()["machine"]["context_switch_us"] == \
-        pytest.approx(us, rel=1e-3)
+    p = build_profile("host", codecs, pages, BENCH, "b", memory, {}, eater, "c", None, sw)
+    machine = parse_profile("host", p.to_toml(), "again").scenario_defaults()["machine"]
+    assert machine["context_switch_us"] == pytest.approx(sw.thread, rel=1e-3)
+    assert machine["mm_switch_us"] == pytest.approx(sw.mm, rel=1e-3, abs=1e-9)

@@ -83,6 +83,27 @@ def test_threads_count_blocking_and_preemption_as_the_kernel_does() -> None:
     assert all(h.nvcsw == 0 and 40 < h.nivcsw <= 125 for h in hogs)
 
 
+def test_a_switch_loading_another_address_space_costs_more() -> None:
+    # Kernel threads borrow the CPU's address space (enter_lazy_tlb()): after a2 (process a),
+    # a -> k -> a2 -> k loads nothing; only b's address space is loaded (switch_mm_irqs_off()).
+    sim = Sim([1.0], context_switch=1e-6, mm_switch=10e-6, wakeup_latency=0.0)
+
+    def body():
+        while True:
+            yield SLEEP
+            yield (RUN, 100e-6)
+
+    threads = {name: sim.spawn(name, body(), mm=mm)
+               for name, mm in (("k", None), ("b", "b"), ("a", "a"), ("a2", "a"))}
+    sim.run(0.5e-3)  # each ran once to its first sleep; a2, of process a, last
+    before = sum(t.cpu_time for t in threads.values())
+    for i, name in enumerate(["a", "k", "a2", "k", "b"]):
+        sim.call_at((i + 1) * 1e-3, lambda th: sim.wake(th), threads[name])
+    sim.run(10e-3)
+    spent = sum(t.cpu_time for t in threads.values()) - before - 5 * 100e-6
+    assert spent == pytest.approx(5 * 1e-6 + 10e-6)
+
+
 def test_wakeup_latency_and_no_lost_wakeup() -> None:
     sim = Sim([1.0, 1.0], wakeup_latency=50e-6)
     woke = []

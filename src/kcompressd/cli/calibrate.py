@@ -165,10 +165,10 @@ def _calibrate_here(output: Path, corpus: str | None, bench_result: Path | None,
                  "eater's loop and a context switch ...")
     codecs = measure_codecs(pages, available(), spec)
     eater = measure_eater(b"".join(pages))
-    switch_us = measure_context_switch()
+    switch = measure_context_switch()
     memory, info = host_memory()
     profile = build_profile(output.stem, codecs, pages, bench, origin, memory, info, eater,
-                            spec, plain, switch_us)
+                            spec, plain, switch)
     with atomic_output(output) as tmp:
         tmp.write_text(profile.to_toml())
     return profile

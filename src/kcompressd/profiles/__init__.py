@@ -40,8 +40,9 @@ class Sourced:
 class Profile:
     """One machine's costs and defaults.
 
-    `cpu` holds big_speed/little_speed (and, measured, context_switch_us); `memory`
-    total_mb, min_free_kbytes, watermark_scale_factor (they become the scenario's defaults);
+    `cpu` holds big_speed/little_speed (and, measured, context_switch_us and mm_switch_us);
+    `memory` total_mb, min_free_kbytes, watermark_scale_factor (they become the scenario's
+    defaults);
     `facts` (kind facts) holds kswapd_pgsteal_per_s, compress_share, unmap_share; `reclaim`
     (kind measured) scan_ns, unmap_ns and write_ns per page; `eater` (optional, measured) the bench
     eater's touch_ns, revisit_ns and fault_ns per page (the region eater's workload.* costs);
@@ -114,7 +115,7 @@ _REQUIRED = {
 }
 EATER_KEYS = ("touch_ns", "revisit_ns", "fault_ns")
 # Keys a section may have besides the required ones (they become scenario defaults too).
-_OPTIONAL = {"cpu": ("context_switch_us",), "reclaim": ("write_ns",)}
+_OPTIONAL = {"cpu": ("context_switch_us", "mm_switch_us"), "reclaim": ("write_ns",)}
 
 
 def _sourced(origin: str, key: str, raw: Any) -> Sourced:

@@ -13,7 +13,8 @@
   kswapd's swap-outs are pswpout x pgsteal_kswapd / (pgsteal_kswapd + pgsteal_direct): the
   run's counters do not split pswpout by reclaimer.
 - The bench eater's own work per page (`measure.measure_eater`): touch, revisit, fault.
-- A context switch on one CPU (`measure.measure_context_switch`), a wake-up and a switch.
+- A context switch on one CPU (`measure.measure_context_switch`), a wake-up and a switch:
+  between two threads, and the extra between two processes (loading an address space).
 - Memory and watermarks as the kernel reports them: MemTotal, vm.min_free_kbytes,
   vm.watermark_scale_factor, and each zone's min/low/high from /proc/zoneinfo (recorded).
 """
@@ -32,7 +33,7 @@ from kcompressd.backends.zram_cost import page_sizes
 from kcompressd.errors import KcompressdError
 from kcompressd.profiles import Profile, Sourced
 from kcompressd.profiles.codec_costs import CodecCosts
-from kcompressd.profiles.measure import cpu_model
+from kcompressd.profiles.measure import SwitchCosts, cpu_model
 
 UNMAP_SHARE = 0.5  # assumption for results whose perf profile does not keep unmap apart
 ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)")
@@ -193,7 +194,7 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
                   memory: dict[str, Sourced], info: dict[str, Sourced],
                   eater_ns: Mapping[str, float], corpus: str,
                   plain: Mapping[str, Any] | None = None,
-                  switch_us: float | None = None) -> Profile:
+                  switch: SwitchCosts | None = None) -> Profile:
     """A measured profile from the codec tables, a baseline bench result (and the same run
     without perf, see kswapd_split), the eater loop's timings and the memory."""
     k = kswapd_split(bench, plain)
@@ -234,10 +235,14 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
             "kernel_vs_user_codec": Sourced(float(f"{factor:.4g}"), why)}
     cpu = {"big_speed": Sourced(1.0, f"definition: a CPU of this machine ({cpu_model()})"),
            "little_speed": Sourced(1.0, "this machine's CPUs are all alike")}
-    if switch_us is not None:
-        cpu["context_switch_us"] = Sourced(float(f"{switch_us:.4g}"), "two processes pinned "
-                                           "to one CPU passing a byte over pipes (lat_ctx): "
-                                           "half a round trip, min of 5 x 2000")
+    if switch is not None:
+        how = ("a byte passed back and forth over pipes on one CPU (lmbench's lat_ctx): half a "
+               "round trip, min of 5 x 2000")
+        cpu["context_switch_us"] = Sourced(float(f"{switch.thread:.4g}"), f"{how}, between "
+                                           "two threads of a process, less the pipe's own "
+                                           "cost (a write and a read in one thread)")
+        cpu["mm_switch_us"] = Sourced(float(f"{switch.mm:.4g}"), f"{how}, between two "
+                                      "processes, less the same between two threads")
     slower, why_slower = eater_in_run_factor(plain if plain is not None else bench, eater_ns,
                                              k, codecs.get(algorithm), corpus_pages,
                                              algorithm)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import mmap
 import os
 import platform
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kcompressd.corpus.measure import measure_pages
@@ -91,39 +93,79 @@ def measure_eater(corpus: bytes, *, mib: int = EATER_MIB, repeat: int = 3) -> di
     return best
 
 
-def measure_context_switch(round_trips: int = 2000, repeat: int = 5) -> float:
-    """µs per switch from one task to another on one CPU: two processes pinned to the same
-    CPU pass a byte back and forth over pipes (lmbench's lat_ctx), each pass a wake-up and a
-    switch; half a round trip, minimum of `repeat` timings. The cost an offload worker pays
-    each time kswapd wakes it, and kswapd when it gets the CPU back."""
-    cpu = min(os.sched_getaffinity(0))
+@dataclass(frozen=True)
+class SwitchCosts:
+    """µs per context switch on one CPU. `thread`: to another thread of the same process, or
+    to or from a kernel thread (which borrows the last address space, enter_lazy_tlb()); `mm`:
+    the extra when the next task is another process and its address space is loaded
+    (switch_mm_irqs_off(): a TLB flush; in an emulated CPU this dominates)."""
+
+    thread: float
+    mm: float
+
+
+def _best_pass(write_fd: int, read_fd: int, round_trips: int, repeat: int) -> float:
+    """µs per write-and-read pass, minimum of `repeat` timings of `round_trips` passes."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(round_trips):
+            os.write(write_fd, b"x")
+            os.read(read_fd, 1)
+        best = min(best, (time.perf_counter() - t0) / round_trips * 1e6)
+    return best
+
+
+def _echo(read_fd: int, write_fd: int) -> None:
+    while os.read(read_fd, 1) == b"x":
+        os.write(write_fd, b"x")
+
+
+def _ping_pong(as_process: bool, round_trips: int, repeat: int) -> float:
+    """µs per round trip of a byte to an echoing thread or forked process on this CPU."""
     a_r, a_w = os.pipe()
     b_r, b_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the echo side, until the parent closes its end
-        try:
-            os.close(a_w)
-            os.close(b_r)
-            os.sched_setaffinity(0, {cpu})
-            while os.read(a_r, 1):
-                os.write(b_w, b"x")
-        finally:
-            os._exit(0)
-    os.close(a_r)
-    os.close(b_w)
-    old = os.sched_getaffinity(0)
-    best = float("inf")
+    if as_process:
+        pid = os.fork()
+        if pid == 0:  # the echo side, until the parent says stop
+            try:
+                _echo(a_r, b_w)
+            finally:
+                os._exit(0)
+        echo = None
+    else:
+        echo = threading.Thread(target=_echo, args=(a_r, b_w), daemon=True)
+        echo.start()
     try:
-        os.sched_setaffinity(0, {cpu})
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(round_trips):
-                os.write(a_w, b"x")
-                os.read(b_r, 1)
-            best = min(best, (time.perf_counter() - t0) / round_trips / 2 * 1e6)
+        return _best_pass(a_w, b_r, round_trips, repeat)
+    finally:
+        os.write(a_w, b"q")
+        if echo is None:
+            os.waitpid(pid, 0)
+        else:
+            echo.join()
+        for fd in (a_r, a_w, b_r, b_w):
+            os.close(fd)
+
+
+def measure_context_switch(round_trips: int = 2000, repeat: int = 5) -> SwitchCosts:
+    """lmbench's lat_ctx on one CPU: a byte passed back and forth over pipes, each pass a
+    wake-up and a switch, to a thread of this process and to a forked process; half a round
+    trip less the pipe's own cost (a write and a read without a switch), minimum of `repeat`
+    timings. `thread` is what an offload worker and kswapd pay each time one hands the CPU to
+    the other; `mm` what a switch between two eaters pays more."""
+    cpu = min(os.sched_getaffinity(0))
+    old = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})  # the echo side inherits it
+        r, w = os.pipe()
+        try:
+            pipe = _best_pass(w, r, round_trips, repeat)
+        finally:
+            os.close(r)
+            os.close(w)
+        threads = _ping_pong(False, round_trips, repeat) / 2
+        processes = _ping_pong(True, round_trips, repeat) / 2
     finally:
         os.sched_setaffinity(0, old)
-        os.close(a_w)
-        os.close(b_r)
-        os.waitpid(pid, 0)
-    return best
+    return SwitchCosts(max(0.0, threads - pipe), max(0.0, processes - threads))

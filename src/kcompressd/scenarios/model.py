@@ -21,6 +21,7 @@ class MachineSection:
     nodes: int
     hz: int
     context_switch_us: float
+    mm_switch_us: float
     wakeup_latency_us: float
     scheduler: str
     base_slice_ms: float

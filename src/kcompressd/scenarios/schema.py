@@ -30,6 +30,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "hz": Field(250, "CONFIG_HZ: a jiffy for reclaim_throttle timeouts", 100, 1000),
         "context_switch_us": Field(2.0, "cost of switching a CPU to another thread (µs)",
                                    0.0, 1000.0),
+        "mm_switch_us": Field(0.0, "extra cost of a switch that loads another process's "
+                              "address space (µs); kernel threads borrow the last one",
+                              0.0, 1000.0),
         "wakeup_latency_us": Field(20.0, "from wake_up_process() to runnable (µs)", 0.0, 1e5),
         "scheduler": Field("eevdf", "fair class: eevdf (Linux 6.6 and later) or cfs (before)",
                            choices=("eevdf", "cfs")),

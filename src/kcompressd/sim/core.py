@@ -31,7 +31,10 @@ Scheduling follows the kernel's fair class in miniature, one global runqueue, as
   the minimum granularity (check_preempt_tick()).
 
 Waking a sleeping thread costs `wakeup_latency` before it is runnable; switching a CPU to
-another thread costs `context_switch` seconds of work (charged to the incoming thread). Work is
+another thread costs `context_switch` seconds of work (charged to the incoming thread), and
+`mm_switch` more when it loads another address space: a thread with an `mm` (a process)
+coming to a CPU whose last process had another (switch_mm_irqs_off()); kernel threads have
+none and borrow the CPU's (enter_lazy_tlb()), so kswapd and its workers switch cheaply. Work is
 batched by the callers (one event per SWAP_CLUSTER_MAX pages), so one segment is tens to
 hundreds of µs.
 
@@ -61,13 +64,14 @@ class Thread:
     counts them in /proc/PID/status (voluntary_ctxt_switches, nonvoluntary_ctxt_switches)."""
 
     __slots__ = ("_resume", "_seg_end", "_seg_speedless", "_seg_start", "_tick_at", "_token",
-                 "cpu", "cpu_time", "deadline", "delayed", "gen", "name", "nivcsw", "nvcsw",
-                 "protect", "state", "vlag", "vruntime", "wake_pending", "weight")
+                 "cpu", "cpu_time", "deadline", "delayed", "gen", "mm", "name", "nivcsw",
+                 "nvcsw", "protect", "state", "vlag", "vruntime", "wake_pending", "weight")
 
-    def __init__(self, name: str, gen: ThreadBody, weight: float) -> None:
+    def __init__(self, name: str, gen: ThreadBody, weight: float, mm: str | None) -> None:
         self.name = name
         self.gen = gen
         self.weight = weight
+        self.mm = mm  # its process's address space; None: a kernel thread
         self.state = _NEW
         self.vruntime = 0.0
         self.deadline = 0.0  # eevdf: vruntime at which its slice ends
@@ -103,13 +107,14 @@ class Thread:
 class Cpu:
     """One CPU; its busy time is the time since the start less the time it sat idle."""
 
-    __slots__ = ("idle_since", "idle_total", "index", "last", "speed", "thread")
+    __slots__ = ("active_mm", "idle_since", "idle_total", "index", "last", "speed", "thread")
 
     def __init__(self, index: int, speed: float) -> None:
         self.index = index
         self.speed = speed
         self.thread: Thread | None = None
         self.last: Thread | None = None  # the thread that ran here last (context switches)
+        self.active_mm: str | None = None  # the address space loaded (kernel threads keep it)
         self.idle_since = 0.0  # idle from the start
         self.idle_total = 0.0
 
@@ -122,6 +127,7 @@ class Sim:
         speeds: Sequence[float],
         *,
         context_switch: float = 2e-6,
+        mm_switch: float = 0.0,
         wakeup_latency: float = 20e-6,
         sched_latency: float = 6e-3,
         min_granularity: float = 0.75e-3,
@@ -145,6 +151,7 @@ class Sim:
         self._rq: list[tuple[float, int, Thread]] = []
         self.threads: list[Thread] = []
         self.context_switch = context_switch
+        self.mm_switch = mm_switch
         self.wakeup_latency = wakeup_latency
         self.sched_latency = sched_latency
         self.min_granularity = min_granularity
@@ -187,9 +194,11 @@ class Sim:
         self._stop = True
 
     # -- threads -----------------------------------------------------------------------------
-    def spawn(self, name: str, body: ThreadBody, *, weight: float = 1.0) -> Thread:
-        """A new thread, runnable now (its body starts at the next event of this instant)."""
-        th = Thread(name, body, weight)
+    def spawn(self, name: str, body: ThreadBody, *, weight: float = 1.0,
+              mm: str | None = None) -> Thread:
+        """A new thread, runnable now (its body starts at the next event of this instant); `mm`
+        names its process's address space (None: a kernel thread)."""
+        th = Thread(name, body, weight, mm)
         self.threads.append(th)
         if self.eevdf:  # place_entity(): at the average, half a slice (PLACE_DEADLINE_INITIAL)
             th.vruntime = self.avg_vruntime()
@@ -529,6 +538,10 @@ class Sim:
                 self.context_switches += 1
                 overhead = self.context_switch / cpu.speed
             cpu.last = th
+            if th.mm is not None and th.mm != cpu.active_mm:
+                if cpu.active_mm is not None:
+                    overhead += self.mm_switch / cpu.speed
+                cpu.active_mm = th.mm
         resume = th._resume
         th._resume = None
         if type(resume) is tuple and resume and resume[0] == "__left__":

@@ -66,6 +66,7 @@ def _build_sim(machine: MachineSection) -> Sim:
     return Sim(
         machine.speeds(),
         context_switch=machine.context_switch_us * 1e-6,
+        mm_switch=machine.mm_switch_us * 1e-6,
         wakeup_latency=machine.wakeup_latency_us * 1e-6,
         sched_latency=machine.sched_latency_ms * 1e-3,
         min_granularity=machine.min_granularity_ms * 1e-3,
@@ -229,11 +230,11 @@ def _start_workload(m: Machine) -> None:
                 body = region_eater(m.mm, zonelist, region, costs, m.mm.chunk_us)
             else:
                 body = memory_eater(m.mm, zonelist, per_thread, costs.touch, done)
-            sim.spawn(f"{prefix}{i}", body)
+            sim.spawn(f"{prefix}{i}", body, mm=f"{prefix}{i}")  # processes, as the bench's
 
     sim.call_at(wl.start_s, start)
     for i in range(wl.hogs):
-        sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3))
+        sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3), mm=f"hog{i}")
     tasks = math.ceil(wl.background_cpus)
     for i in range(tasks):
         sim.spawn(f"background{i}", background_load(sim, wl.background_cpus / tasks,
