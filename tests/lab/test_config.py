@@ -26,6 +26,9 @@ def test_the_fragment_carries_what_a_lab_boot_needs():
     assert wanted["CONFIG_SLUB_TINY"] is None and wanted["CONFIG_CC_OPTIMIZE_FOR_SIZE"] is None
     debug = config.parse(config.fragment_path("debug").read_text())
     assert {"CONFIG_PROVE_LOCKING", "CONFIG_DEBUG_VM", "CONFIG_DEBUG_ATOMIC_SLEEP"} <= set(debug)
+    trace = config.parse(config.fragment_path("trace").read_text())
+    assert trace["CONFIG_FTRACE"] == trace["CONFIG_TRACING"] == "y"
+    assert config.fragments(False, trace=True)[-1] == config.fragment_path("trace")
 
 
 def test_verify_refuses_a_config_where_an_option_was_dropped(tmp_path: Path):

@@ -54,12 +54,17 @@ def test_cache_key_changes_with_every_input():
         build.cache_key("6.12.118-1", base, "gcc 12"),
         build.cache_key("6.12.117-1", base, "gcc 13"),
         build.cache_key("6.12.117-1", build.BuildRequest(series=[], debug=True), "gcc 12"),
+        build.cache_key("6.12.117-1", build.BuildRequest(series=[], trace=True), "gcc 12"),
         build.cache_key("6.12.117-1", build.BuildRequest(series=[Patch("1.patch", b"x")]),
                         "gcc 12"),
         build.cache_key("6.12.117-1", build.BuildRequest(series=[Patch("1.patch", b"y")]),
                         "gcc 12"),
     ]
-    assert len({key, *variants}) == 6
+    assert len({key, *variants}) == 7
+    # each flavour builds in its own directory
+    assert {build.BuildRequest(series=[], debug=d, trace=t).flavour
+            for d in (False, True) for t in (False, True)} == {"std", "debug", "trace",
+                                                                "debug-trace"}
     # -j is not an input of the image
     assert build.cache_key("6.12.117-1", build.BuildRequest(series=[], jobs=7), "gcc 12") == key
 

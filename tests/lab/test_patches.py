@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kcompressd.errors import KcompressdError
-from kcompressd.lab.patches import Patch, read_series
+from kcompressd.lab.patches import Patch, read_patch, read_series
 
 
 def test_series_order_and_comments(tmp_path: Path):
@@ -22,6 +22,13 @@ def test_bad_series_directories_are_refused(tmp_path: Path, series, text):
         (tmp_path / "series").write_text(series)
     with pytest.raises(KcompressdError, match=text):
         read_series(tmp_path)
+
+
+def test_an_added_patch_is_read_or_refused(tmp_path: Path):
+    (tmp_path / "0001-diag.patch").write_text("d")
+    assert read_patch(tmp_path / "0001-diag.patch") == Patch("0001-diag.patch", b"d")
+    with pytest.raises(KcompressdError, match="no such patch file"):
+        read_patch(tmp_path / "missing.patch")
 
 
 def test_the_project_series_ships_as_package_data():

@@ -16,7 +16,7 @@ from kcompressd.errors import KcompressdError
 from kcompressd.lab import build as lab_build
 from kcompressd.lab import kernels
 from kcompressd.lab.machine import machine
-from kcompressd.lab.patches import read_series
+from kcompressd.lab.patches import read_patch, read_series
 from kcompressd.lab.qemu import Shape
 
 
@@ -51,11 +51,12 @@ class Progress:
             self.status.stop()
 
 
-def _build(vanilla: bool, debug: bool, patches: Path | None, jobs: int) -> tuple[dict, bool]:
+def _build(vanilla: bool, debug: bool, trace: bool, patches: Path | None, add: list[Path],
+           jobs: int) -> tuple[dict, bool]:
     if vanilla and patches is not None:
         raise KcompressdError("--vanilla and --patches exclude each other")
-    series = [] if vanilla else read_series(patches)
-    req = lab_build.BuildRequest(series=series, debug=debug, jobs=jobs)
+    series = [*([] if vanilla else read_series(patches)), *map(read_patch, add)]
+    req = lab_build.BuildRequest(series=series, debug=debug, trace=trace, jobs=jobs)
     t0 = time.monotonic()
     with Progress("lab build") as progress:
         before = {k.id for k in kernels.all_kernels()}
@@ -73,15 +74,20 @@ def register(app: typer.Typer) -> None:
         vanilla: bool = typer.Option(False, "--vanilla", help="Apply no patches at all."),
         debug: bool = typer.Option(False, "--debug",
                                    help="Add lockdep, DEBUG_VM and DEBUG_ATOMIC_SLEEP."),
+        trace: bool = typer.Option(False, "--trace",
+                                   help="Add event tracing (sched and vmscan events, "
+                                   "trace_printk) for diagnosis in guests."),
         patches: Path | None = typer.Option(None, help="A directory with a 'series' file to "
                                             "apply instead of the project's series."),
+        add: list[Path] = typer.Option([], "--add", help="A patch to apply after the series "
+                                       "(repeatable), e.g. a diagnostic."),
         jobs: int = typer.Option(os.cpu_count() or 1, help="make -j."),
         json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     ) -> None:
         """Build (or find in the cache) a bzImage from Debian's linux-source-6.12."""
         if jobs < 1:
             raise KcompressdError(f"--jobs must be at least 1, got {jobs}")
-        doc, _ = _build(vanilla, debug, patches, jobs)
+        doc, _ = _build(vanilla, debug, trace, patches, add, jobs)
         if json_out:
             emit_json(doc)
         else:
@@ -96,7 +102,8 @@ def register(app: typer.Typer) -> None:
         found = kernels.all_kernels()
         if json_out:
             emit_json([{"id": k.id, "version": k.meta["version"], "patches": k.meta["patches"],
-                        "debug": k.meta["debug"], "bytes": k.size(),
+                        "debug": k.meta["debug"], "trace": k.meta.get("trace", False),
+                        "bytes": k.size(),
                         "bzimage": str(k.bzimage)} for k in found])
             return
         table = Table(title=f"kernels in {kernels.kernels_dir()}", title_justify="left")

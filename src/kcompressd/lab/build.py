@@ -2,9 +2,9 @@
 
 The cache key hashes everything that goes into the image (source package version, each patch,
 the fragments, the compiler's version, this module's layout version), so a second build with
-the same inputs returns at once. The `O=` build directory is kept per flavour (standard or
-debug) and kind (vanilla or patched, each with its own tree), so a changed patch rebuilds only
-what it touches.
+the same inputs returns at once. The `O=` build directory is kept per flavour (standard,
+debug, trace) and kind (vanilla or patched, each with its own tree), so a changed patch
+rebuilds only what it touches.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ _KBUILD_STEP = re.compile(r"^\s{2}([A-Z][A-Z0-9_]*)\s+(\S+)")
 class BuildRequest:
     series: list[Patch]
     debug: bool = False
+    trace: bool = False
     jobs: int = os.cpu_count() or 1
+
+    @property
+    def flavour(self) -> str:
+        return "-".join(f for f, on in (("debug", self.debug), ("trace", self.trace)) if on) \
+            or "std"
 
 
 def compiler_version() -> str:
@@ -53,7 +59,7 @@ def compiler_version() -> str:
 def cache_key(source_version: str, req: BuildRequest, compiler: str) -> str:
     h = hashlib.sha256()
     for part in (f"layout {LAYOUT}", source_version, compiler,
-                 *(f.read_text() for f in config.fragments(req.debug)),
+                 *(f.read_text() for f in config.fragments(req.debug, req.trace)),
                  *(f"{p.name} {p.digest}" for p in req.series)):
         h.update(part.encode())
         h.update(b"\0")
@@ -106,10 +112,10 @@ def _configure(tree: Path, out: Path, req: BuildRequest, log: Path,
     _make([f"O={out}", "tinyconfig"], tree, log, progress)
     with open(log, "a") as f:
         subprocess.run([str(tree / "scripts/kconfig/merge_config.sh"), "-m", "-O", str(out),
-                        str(out / ".config"), *map(str, config.fragments(req.debug))],
+                        str(out / ".config"), *map(str, config.fragments(req.debug, req.trace))],
                        cwd=tree, stdout=f, stderr=subprocess.STDOUT, check=True)
     _make([f"O={out}", "olddefconfig"], tree, log, progress)
-    config.verify(out / ".config", req.debug)
+    config.verify(out / ".config", req.debug, req.trace)
 
 
 def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
@@ -129,7 +135,7 @@ def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
         # that going back and forth between vanilla and patched kernels rebuilds nothing.
         kind = "patched" if req.series else "vanilla"
         src_dir = root / "src" / f"{src_version}-{kind}"
-        out = root / "build" / f"{src_version}-{'debug' if req.debug else 'std'}-{kind}"
+        out = root / "build" / f"{src_version}-{req.flavour}-{kind}"
         need = (0 if src_dir.exists() else TREE_BYTES) + BUILD_BYTES
         check_disk(root, need)
         if not src_dir.exists():
@@ -152,6 +158,7 @@ def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
         meta = {"id": key, "version": release, "source": src_version, "compiler": compiler,
                 "patches": [p.name for p in req.series],
                 "patch_digests": [p.digest for p in req.series], "debug": req.debug,
+                "trace": req.trace,
                 "seconds": round(time.monotonic() - t0, 1), "built": time.time()}
         return kernels.store(key, out / "arch/x86/boot/bzImage", out / ".config", meta)
 
@@ -159,5 +166,6 @@ def build(req: BuildRequest, progress: Callable[[str], None]) -> kernels.Kernel:
 def describe(k: kernels.Kernel, cached: bool, seconds: float) -> dict:
     """The `--json` document of `lab build`."""
     return {"id": k.id, "bzimage": str(k.bzimage), "version": k.meta["version"],
-            "patches": k.meta["patches"], "debug": k.meta["debug"], "cached": cached,
+            "patches": k.meta["patches"], "debug": k.meta["debug"],
+            "trace": k.meta.get("trace", False), "cached": cached,
             "seconds": round(seconds, 1)}

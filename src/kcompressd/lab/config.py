@@ -27,8 +27,9 @@ def fragment_path(name: str) -> Path:
     return Path(str(resources.files("kcompressd.lab") / "config" / f"{name}.config"))
 
 
-def fragments(debug: bool) -> list[Path]:
-    return [fragment_path("lab"), *([fragment_path("debug")] if debug else [])]
+def fragments(debug: bool, trace: bool = False) -> list[Path]:
+    return [fragment_path("lab"), *([fragment_path("debug")] if debug else []),
+            *([fragment_path("trace")] if trace else [])]
 
 
 def parse(text: str) -> dict[str, str | None]:
@@ -56,9 +57,9 @@ def missing(wanted: dict[str, str | None], have: dict[str, str | None]) -> list[
     return out
 
 
-def verify(config: Path, debug: bool) -> None:
+def verify(config: Path, debug: bool, trace: bool = False) -> None:
     wanted: dict[str, str | None] = {}
-    for frag in fragments(debug):
+    for frag in fragments(debug, trace):
         wanted.update(parse(frag.read_text()))
     lost = missing(wanted, parse(config.read_text()))
     if lost:

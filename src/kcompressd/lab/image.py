@@ -98,4 +98,4 @@ def resolve(spec: str | None) -> tuple[Path, dict]:
 
 def _known(k: kernels.Kernel) -> dict:
     return {"id": k.id, "version": k.meta["version"], "patches": k.meta["patches"],
-            "debug": k.meta["debug"]}
+            "debug": k.meta["debug"], "trace": k.meta.get("trace", False)}

@@ -88,10 +88,10 @@ def clean(keep: int) -> list[Kernel]:
 
 
 def label(k: Kernel) -> str:
-    """What a kernel carries, in a word: vanilla, or its patches; debug marked."""
+    """What a kernel carries, in a word: vanilla, or its patches; debug and trace marked."""
     patches = k.meta.get("patches") or []
     what = "vanilla" if not patches else f"{len(patches)} patches"
-    return f"{what}{' debug' if k.meta.get('debug') else ''}"
+    return what + "".join(f" {f}" for f in ("debug", "trace") if k.meta.get(f))
 
 
 def age(k: Kernel) -> str:

@@ -36,6 +36,13 @@ def project_series_dir() -> Path:
     return Path(str(resources.files("kcompressd.lab") / "patches"))
 
 
+def read_patch(path: Path) -> Patch:
+    """One patch file, applied after a series (`lab build --add`)."""
+    if not path.is_file():
+        raise KcompressdError(f"--add {path}: no such patch file")
+    return Patch(path.name, path.read_bytes())
+
+
 def read_series(directory: Path | None = None) -> list[Patch]:
     """The patches of `directory` (default: the project's series) in `series` order."""
     d = project_series_dir() if directory is None else directory
