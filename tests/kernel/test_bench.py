@@ -99,7 +99,7 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
     trace = json.loads((tmp_path / "t.json").read_text())
     names = {e["name"] for e in trace["traceEvents"]}
     assert {"free_pages", "wmark_min", "wmark_low", "wmark_high", "writeback_pages",
-            "zram_mem_used_bytes"} <= names
+            "inactive_anon_pages", "active_anon_pages", "zram_mem_used_bytes"} <= names
 
 
 def test_safety_floor_stops_the_run_early(corpus: Path) -> None:

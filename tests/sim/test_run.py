@@ -102,7 +102,10 @@ def test_multi_kswapd_runs_balance_pgdat_in_each_thread() -> None:
 def test_timeline_has_the_contract_names() -> None:
     tl = run("kcompressd-v2", timeline=True).timeline
     assert set(tl.counters) == {"free_pages", "wmark_min", "wmark_low", "wmark_high",
-                                "queue_depth", "writeback_pages", "zram_mem_used_bytes"}
+                                "queue_depth", "writeback_pages", "inactive_anon_pages",
+                                "active_anon_pages", "zram_mem_used_bytes"}
+    # The anon LRU's pages as the kernel counts them: what the eaters hold, resident.
+    assert max(v for _, v in tl.counters["inactive_anon_pages"]) > 0
     assert {(s.thread, s.name) for s in tl.slices} >= {
         ("kswapd0", "balance_pgdat"), ("kcompressd0", "compress"),
         ("eater0", "try_to_free_pages")}

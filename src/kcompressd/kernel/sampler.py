@@ -8,8 +8,9 @@ CPU, so where a tick is slow (a Python process in an emulated guest takes ~0.1 s
 samples less often instead of taking a fifth of the guest's CPU from the workload and kswapd.
 The first and last samples bound the measured window; the ticks in between give the timeline
 and the safety check.
-Timeline counters: free_pages, wmark_min/low/high (pages), writeback_pages and
-zram_mem_used_bytes as the simulator names them, plus headroom_bytes, per-second rates of
+Timeline counters: free_pages, wmark_min/low/high (pages), writeback_pages,
+inactive_anon_pages, active_anon_pages and zram_mem_used_bytes as the simulator names them,
+plus headroom_bytes, per-second rates of
 RATE_COUNTERS ("pgsteal_kswapd/s", ...), cpu_<thread> (CPUs busy) and nvcsw_<thread>/s,
 nivcsw_<thread>/s (the thread blocked / was preempted, per second).
 """
@@ -112,6 +113,8 @@ class Sampler:
             for name, pages in read_watermarks().items():
                 tl.counter(f"wmark_{name}", s.t, pages)
         tl.counter("writeback_pages", s.t, s.vmstat["nr_writeback"])
+        tl.counter("inactive_anon_pages", s.t, s.vmstat["nr_inactive_anon"])
+        tl.counter("active_anon_pages", s.t, s.vmstat["nr_active_anon"])
         tl.counter("zram_mem_used_bytes", s.t, s.mm_stat["mem_used_total"])
         tl.counter("headroom_bytes", s.t, s.headroom)
         if not self.samples:

@@ -354,6 +354,9 @@ def _sample_counters(sim: Sim, mm: MemorySystem, tl: Timeline) -> None:
     tl.counter("wmark_high", t, sum(n.wmark.high for n in nodes))
     tl.counter("queue_depth", t, mm.design.queue_depth())
     tl.counter("writeback_pages", t, sum(n.writeback for n in nodes))
+    # The anon LRU's two lists (lru_gen: every generation counts as inactive here).
+    tl.counter("inactive_anon_pages", t, sum(n.lru.nr_inactive for n in nodes))
+    tl.counter("active_anon_pages", t, sum(n.lru.nr_active for n in nodes))
     tl.counter("zram_mem_used_bytes", t, mm.store.mem_used_pages * PAGE_SIZE)
 
 
