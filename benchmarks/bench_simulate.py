@@ -1,7 +1,7 @@
 """How fast the simulator runs, and how little memory a big machine costs it.
 
-    python benchmarks/bench_simulate.py [--duration S] [--designs D1,D2] [--before REV]
-                                        [--skip-memory]
+    python benchmarks/bench_simulate.py [--duration S] [--designs D1,D2]
+                                        [--before REV | --compiled] [--skip-memory]
 
 1. Speed: phone-memeater with each design (default: none, kcompressd-v1, kcompressd-v2, the
    default `kcompressd simulate`): simulated seconds per wall second (goal >= 5 for every
@@ -50,6 +50,14 @@ And again when kswapd had to queue one folio at a time whenever a worker is not 
 s kcompressd 0.73 -> 0.70 (0.97x, events 1.10x), kcompressd-unofficial 0.82 -> 0.77 (0.94x,
 1.02x), parallel-swapper 1.22 -> 0.69 (0.57x, events 1.51x: its workers, woken per batch,
 are often runnable but not running while kswapd queues).
+
+Compiled by mypyc (`--compiled`: setup.py's hot modules, sim/core, mm/*, backends/zram_cost,
+designs/base; the design modules stay interpreted), whole runs, one run, quiet host, the same
+events and results (tests/test_setup.py): sim s per CPU s none 6.88 -> 13.16 (1.91x),
+kcompressd-v1 0.38 -> 0.69 (1.82x), kcompressd-v2 0.90 -> 1.80 (2.00x), kcompressd 0.76 ->
+0.78 (1.04x: its kswapd's folio-by-folio queueing runs in its own, interpreted, module),
+kcompressd-unofficial 1.58x, parallel-swapper 1.63x, zram-async 1.47x, batch-accel 1.72x,
+multi-kswapd 1.75x. Still short of 5 for the designs with workers.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ import argparse
 import json
 import os
 import resource
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -96,14 +105,20 @@ def run_speed_child(design: str, duration: float | None, src: Path) -> dict[str,
     return json.loads(proc.stdout)
 
 
-def bench_speed(duration: float | None, designs: list[str], before: str | None) -> None:
+def bench_speed(duration: float | None, designs: list[str], before: str | None,
+                compiled: bool = False) -> None:
     print(f"{SPEED_SCENARIO}, seed 0" + (f", --duration {duration:g}" if duration else "")
-          + (f"; before = {before}, after = this tree" if before else ""))
+          + (f"; before = {before}, after = this tree" if before else "")
+          + ("; this tree pure, and compiled by mypyc (setup.py)" if compiled else ""))
     w = max(16, *(len(d) + 2 for d in designs))  # kcompressd-unofficial is 21 characters
     print(f"{'design':<{w}}{'':<8}{'simulated s':>12}{'wall s':>9}{'sim s / wall s':>16}"
           f"{'sim s / CPU s':>15}{'events':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         trees = [("after", ROOT / "src")]
+        if compiled:
+            setup = runpy.run_path(str(ROOT / "setup.py"), run_name="setup")
+            trees = [("pure", ROOT / "src"),
+                     ("compiled", setup["compiled_copy"](Path(tmp)))]
         if before:
             wt = Path(tmp) / "before"
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
@@ -118,8 +133,8 @@ def bench_speed(duration: float | None, designs: list[str], before: str | None) 
                           f"{r['sim'] / r['wall']:>16.2f}{r['sim'] / r['cpu']:>15.2f}"
                           f"{r['events']:>12,}" + (f"  (OOM kill of {r['oom']})"
                                                    if r["oom"] else ""))
-                if before:
-                    b, a = got["before"], got["after"]
+                if len(trees) == 2:
+                    b, a = got[trees[0][0]], got[trees[1][0]]
                     print(f"{'':<{w}}{'ratio':<8}{'':>12}{'':>9}"
                           f"{(a['sim'] / a['wall']) / (b['sim'] / b['wall']):>15.2f}x"
                           f"{(a['sim'] / a['cpu']) / (b['sim'] / b['cpu']):>14.2f}x"
@@ -190,6 +205,8 @@ def main() -> None:
                     help="comma-separated designs for the speed table")
     ap.add_argument("--before", metavar="REV",
                     help="also run git revision REV, alternating with this tree: ratios")
+    ap.add_argument("--compiled", action="store_true",
+                    help="also run this tree compiled by mypyc (setup.py), alternating: ratios")
     ap.add_argument("--skip-memory", action="store_true", help="skip the 64 GiB RSS run")
     ap.add_argument("--child", choices=("import", "run", "speed"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -197,7 +214,9 @@ def main() -> None:
     if args.child:
         child(args.child, args.duration, designs)
         return
-    bench_speed(args.duration, designs, args.before)
+    if args.before and args.compiled:
+        ap.error("--before and --compiled exclude each other")
+    bench_speed(args.duration, designs, args.before, args.compiled)
     if not args.skip_memory:
         bench_memory(args.duration)
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from kcompressd.backends.zram_cost import Draw
 from kcompressd.sim.core import RUN, SLEEP, Thread
 
@@ -44,6 +46,7 @@ class WriteOutcome(NamedTuple):
     done: Draw | None = None  # written synchronously by a device (no CPU in the caller)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (setup.py), the designs are not
 class Design:
     """Base: `none` behaviour (everything synchronous) and the plumbing."""
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any
 
-from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG
+from kcompressd.mm.lru import CLEAN, HOT, QUEUED, REF, YOUNG, AnonLru
+from kcompressd.mm.lru_gen import GenLru
 from kcompressd.mm.node import Node
 from kcompressd.mm.system import MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, MemorySystem, ScanControl
 from kcompressd.sim.core import RUN, SLEEP, WAIT
@@ -32,11 +33,13 @@ BIG_SCAN = 8 * SWAP_CLUSTER_MAX
 
 def shrink_active_list(mm: MemorySystem, node: Node) -> float:
     """Deactivate a batch from the active tail (anon: referenced or not); returns its cost."""
-    runs = node.lru.isolate_active(SWAP_CLUSTER_MAX)
+    lru = node.lru
+    assert isinstance(lru, AnonLru)  # lru_gen has no active list (its nr_active is 0)
+    runs = lru.isolate_active(SWAP_CLUSTER_MAX)
     moved = 0
     for count, flags in runs:
         # folio_referenced() clears the young bits; anon folios are deactivated regardless.
-        node.lru.add_inactive_head(count, flags & ~YOUNG)
+        lru.add_inactive_head(count, flags & ~YOUNG)
         moved += count
     mm.vm["pgrefill"] += moved
     mm.vm["pgdeactivate"] += moved
@@ -197,6 +200,7 @@ def reclaim_throttle(mm: MemorySystem, sc: ScanControl, reason: str
 def lru_gen_age(mm: MemorySystem, sc: ScanControl) -> Generator[tuple, Any, bool]:
     """try_to_inc_max_seq() when should_run_aging() says so; the walk costs the reclaimer."""
     lru = sc.node.lru
+    assert isinstance(lru, GenLru)
     need, _ = lru.should_run_aging()
     if not need:
         return False
@@ -217,6 +221,7 @@ def lru_gen_shrink(mm: MemorySystem, sc: ScanControl, priority: int, goal: int
     classic LRU there is no proportional full-target pass at DEF_PRIORITY.
     """
     lru = sc.node.lru
+    assert isinstance(lru, GenLru)
     scanned = 0
     while True:
         need, total = lru.should_run_aging()

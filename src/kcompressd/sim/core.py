@@ -357,10 +357,10 @@ class Sim:
             total += t.vruntime * t.weight
             load += t.weight
         for cpu in self.cpus:
-            t = cpu.thread
-            if t is not None:
-                total += t.vruntime * t.weight
-                load += t.weight
+            cur = cpu.thread
+            if cur is not None:
+                total += cur.vruntime * cur.weight
+                load += cur.weight
         return (total / load if load else self.min_vruntime), load
 
     def _update_running(self) -> None:
@@ -396,10 +396,10 @@ class Sim:
                 victim = cur
         if victim is None or victim.vruntime - th.vruntime <= self.wakeup_granularity:
             return
-        cpu = victim.cpu
-        assert cpu is not None
+        on = victim.cpu
+        assert on is not None
         self._account(victim)
-        self._preempt_mid_segment(cpu, victim)
+        self._preempt_mid_segment(on, victim)
 
     def _check_preempt_wakeup_eevdf(self, th: Thread, before: float) -> None:
         """check_preempt_wakeup_fair() for the woken `th`. The enqueue's update_curr() first:
@@ -566,7 +566,9 @@ class Sim:
         rq = self._rq
         # Constant while the thread stays on its CPU, which is as long as this loop runs.
         send = th.gen.send
-        speed = th.cpu.speed
+        cpu = th.cpu
+        assert cpu is not None
+        speed = cpu.speed
         weight = th.weight
         until = self._until
         eevdf = self.eevdf
@@ -580,7 +582,7 @@ class Sim:
             if eevdf:
                 if vr >= th.deadline and self._tick_renewals(th, vr) and rq and \
                         self._would_pick_other(th):
-                    self._preempt(th.cpu, th)
+                    self._preempt(cpu, th)
                     return
             elif rq:
                 lead = rq[0][0]
@@ -588,7 +590,7 @@ class Sim:
                     if lead > self.min_vruntime:
                         self.min_vruntime = lead
                     if vr - lead > self.min_granularity:
-                        self._preempt(th.cpu, th)
+                        self._preempt(cpu, th)
                         return
                 elif vr > self.min_vruntime:
                     self.min_vruntime = vr
@@ -601,7 +603,7 @@ class Sim:
                 action = send(value)
             except StopIteration:
                 th.state = _DEAD
-                self._release(th.cpu, th)
+                self._release(cpu, th)
                 return
             if action[0] != RUN or action[1] <= 0:
                 self._act(th, action, 0.0)
@@ -624,6 +626,7 @@ class Sim:
             action = th.gen.send(value)
         except StopIteration:
             th.state = _DEAD
+            assert th.cpu is not None
             self._release(th.cpu, th)
             return
         self._act(th, action, overhead)

@@ -1,0 +1,38 @@
+"""setup.py's compiled build: mypyc compiles the simulator's hot modules and the results do not
+change (the golden results of tests/sim/test_golden.py, compared whole)."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK = """
+import json, sys
+import kcompressd.sim.core, kcompressd.mm.vmscan
+assert kcompressd.sim.core.__file__.endswith(".so"), kcompressd.sim.core.__file__
+assert kcompressd.mm.vmscan.__file__.endswith(".so"), kcompressd.mm.vmscan.__file__
+sys.path.insert(0, sys.argv[1])
+from test_golden import run_case
+print(json.dumps({d: run_case("phone-memeater", d) for d in sys.argv[2:]}))
+"""
+
+
+@pytest.mark.slow
+def test_the_compiled_simulator_gives_the_golden_results(tmp_path: Path) -> None:
+    pytest.importorskip("mypyc.build", reason="mypy (mypyc) is not installed: pip install mypy")
+    src = runpy.run_path(str(ROOT / "setup.py"), run_name="setup")["compiled_copy"](tmp_path)
+    designs = list(json.loads((ROOT / "tests/sim/golden/phone-memeater.json").read_text()))
+    out = subprocess.run([sys.executable, "-c", CHECK, str(ROOT / "tests" / "sim"), *designs],
+                         env={**os.environ, "PYTHONPATH": str(src)},
+                         check=True, capture_output=True, text=True).stdout
+    golden = json.loads((ROOT / "tests/sim/golden/phone-memeater.json").read_text())
+    got = json.loads(out)
+    for design in designs:
+        assert got[design] == golden[design], design
