@@ -150,6 +150,24 @@ def test_wait_times_out_or_is_woken() -> None:
     assert out == [False, True]
 
 
+def _sleeper_and_hog(sim: Sim) -> tuple[Thread, list[float]]:
+    """A thread that sleeps at once and, once woken, notes when it got the CPU; and a hog."""
+    ran: list[float] = []
+
+    def hog():
+        while True:
+            yield (RUN, 10e-3)  # far longer segments than a slice
+
+    def sleeper():
+        yield SLEEP
+        ran.append(sim.now)
+        yield (RUN, 1e-6)
+
+    s = sim.spawn("sleeper", sleeper())
+    sim.spawn("hog", hog())
+    return s, ran
+
+
 @pytest.mark.parametrize("scheduler, wake_at, runs_at", [
     # CFS: sleeper credit and wake-up preemption, it runs after its wake-up latency.
     ("cfs", 50e-3, 50e-3 + 10e-6),
@@ -166,19 +184,7 @@ def test_when_a_woken_thread_gets_the_cpu_from_a_hog(scheduler: str, wake_at: fl
                                                      runs_at: float) -> None:
     sim = Sim([1.0], wakeup_latency=10e-6, context_switch=0.0, scheduler=scheduler,
               base_slice=0.75e-3, tick=4e-3)
-    ran = []
-
-    def hog():
-        while True:
-            yield (RUN, 10e-3)  # far longer segments than a slice
-
-    def sleeper():
-        yield SLEEP
-        ran.append(sim.now)
-        yield (RUN, 1e-6)
-
-    s = sim.spawn("sleeper", sleeper())
-    sim.spawn("hog", hog())
+    s, ran = _sleeper_and_hog(sim)
     sim.run(wake_at)  # the sleeper blocked at once, owed nothing; the hog has run alone since
     sim.wake(s)
     sim.run(60e-3)
@@ -193,19 +199,7 @@ def test_eevdf_a_thread_not_protected_loses_the_cpu_at_the_tick_it_is_ahead() ->
     # deadline; a protected hog would keep the CPU to the tick after the deadline (5 ms).
     sim = Sim([1.0], wakeup_latency=0.0, context_switch=0.0, scheduler="eevdf",
               base_slice=3e-3, tick=1e-3)
-    ran = []
-
-    def hog():
-        while True:
-            yield (RUN, 10e-3)
-
-    def sleeper():
-        yield SLEEP
-        ran.append(sim.now)
-        yield (RUN, 1e-6)
-
-    s = sim.spawn("sleeper", sleeper())
-    sim.spawn("hog", hog())
+    s, ran = _sleeper_and_hog(sim)
     sim.call_at(2.5e-3, lambda _: sim.wake(s))
     sim.run(10e-3)
     assert ran and ran[0] == pytest.approx(3e-3)
