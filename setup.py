@@ -1,6 +1,6 @@
 """The package is pure Python; with KCOMPRESSD_MYPYC=1 the simulator's hot modules are compiled
-by mypyc instead, for long sweeps (same results to the last bit, tests/test_setup.py; about
-1.75x the speed of the designs with workers, benchmarks/bench_simulate.py):
+by mypyc instead, for long sweeps (same results to the last bit, tests/test_setup.py; 1.5-1.8x
+the speed, benchmarks/bench_simulate.py --compiled):
 
     pip install mypy
     KCOMPRESSD_MYPYC=1 pip install --no-build-isolation .
@@ -16,10 +16,13 @@ from pathlib import Path
 
 from setuptools import setup
 
-# What cProfile shows the simulator spends its time in (the designs stay interpreted).
+# What cProfile shows the simulator spends its time in.
 MYPYC_MODULES = [
     "src/kcompressd/sim/core.py",
     "src/kcompressd/designs/base.py",
+    *(f"src/kcompressd/designs/{d}.py" for d in (
+        "none", "kcompressd", "kcompressd_v1", "kcompressd_v2", "kcompressd_unofficial",
+        "parallel_swapper", "zram_async", "batch_accel", "multi_kswapd")),
     "src/kcompressd/mm/system.py",
     "src/kcompressd/backends/zram_cost.py",
     "src/kcompressd/mm/lru.py",

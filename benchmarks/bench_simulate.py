@@ -51,13 +51,12 @@ s kcompressd 0.73 -> 0.70 (0.97x, events 1.10x), kcompressd-unofficial 0.82 -> 0
 1.02x), parallel-swapper 1.22 -> 0.69 (0.57x, events 1.51x: its workers, woken per batch,
 are often runnable but not running while kswapd queues).
 
-Compiled by mypyc (`--compiled`: setup.py's hot modules, sim/core, mm/*, backends/zram_cost,
-designs/base; the design modules stay interpreted), whole runs, one run, quiet host, the same
-events and results (tests/test_setup.py): sim s per CPU s none 6.88 -> 13.16 (1.91x),
-kcompressd-v1 0.38 -> 0.69 (1.82x), kcompressd-v2 0.90 -> 1.80 (2.00x), kcompressd 0.76 ->
-0.78 (1.04x: its kswapd's folio-by-folio queueing runs in its own, interpreted, module),
-kcompressd-unofficial 1.58x, parallel-swapper 1.63x, zram-async 1.47x, batch-accel 1.72x,
-multi-kswapd 1.75x. Still short of 5 for the designs with workers.
+Compiled by mypyc (`--compiled`: setup.py's modules, sim/core, mm/*, backends/zram_cost and
+the designs), whole runs, one run on a quiet host, the same events and results
+(tests/test_setup.py): sim s per CPU s none 6.49 -> 9.72 (1.50x), kcompressd-v1 0.37 -> 0.65
+(1.73x), kcompressd-v2 0.75 -> 1.33 (1.77x), kcompressd 0.58 -> 1.04 (1.79x),
+kcompressd-unofficial 1.73x, parallel-swapper 1.77x, zram-async 1.75x, batch-accel 1.71x,
+multi-kswapd 1.60x. Still short of 5 for the designs with workers.
 """
 
 from __future__ import annotations

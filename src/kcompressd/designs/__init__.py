@@ -18,7 +18,8 @@ _LOADED: list[bool] = []
 
 
 def register(cls: type[Design]) -> type[Design]:
-    """Class decorator adding a design to the registry."""
+    """Add a design to the registry (each design module calls it after its class: mypyc
+    compiles only classes without decorators)."""
     if cls.name in _REGISTRY:
         raise ValueError(f"design {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls

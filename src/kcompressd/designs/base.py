@@ -55,7 +55,7 @@ class Design:
     params: ClassVar[dict[str, Param]] = {}
     def __init__(self, params: dict[str, Any]) -> None:
         self.p = params
-        self.mm: MemorySystem | None = None
+        self.mm: MemorySystem  # set by attach(), before any other call
 
     def offloads(self, sc: ScanControl) -> bool:
         """Whether this caller's pages may leave it: then `swap_writepage()` decides.

@@ -23,7 +23,6 @@ from kcompressd.sim.core import SPIN
 SUBMIT = 0.2e-6  # s at speed 1.0 per page: descriptor setup and submission
 
 
-@register
 class BatchAccel(Design):
     name = "batch-accel"
     summary = "reclaimer submits batches to a shared accelerator and polls (zswap IAA batching)"
@@ -75,3 +74,6 @@ class BatchAccel(Design):
             draws.append(d)
         # What the device stored, as one draw without CPU cost in the caller.
         return WriteOutcome(0, 0, replace(Draw.total(draws), cost=0.0))
+
+
+register(BatchAccel)

@@ -43,7 +43,6 @@ COUNTERS = ("kcompressd_queued", "kcompressd_written", "kcompressd_sync_full",
             "kcompressd_drained")
 
 
-@register
 class Kcompressd(Design):
     name = "kcompressd"
     summary = "the lab patch: vm.kcompressd depth, threads per node, overflow policy, memalloc"
@@ -127,3 +126,6 @@ class Kcompressd(Design):
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos.values())
+
+
+register(Kcompressd)

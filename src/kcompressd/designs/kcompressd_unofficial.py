@@ -16,7 +16,6 @@ from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome, compr
 from kcompressd.sim.core import RUN, Thread
 
 
-@register
 class KcompressdUnofficial(Design):
     name = "kcompressd-unofficial"
     summary = "v2 with vm.kcompressd depth; at depth kswapd writes the oldest queued itself"
@@ -91,3 +90,6 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, workers: Sequence[Thread],
         left -= k
         wrote += k
     return wrote
+
+
+register(KcompressdUnofficial)

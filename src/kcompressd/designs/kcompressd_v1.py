@@ -15,7 +15,6 @@ from kcompressd.designs import register
 from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome, compress_worker
 
 
-@register
 class KcompressdV1(Design):
     name = "kcompressd-v1"
     summary = "zram-level: kswapd's writes to the first of N kfifos with room, full -> sync"
@@ -58,3 +57,6 @@ class KcompressdV1(Design):
             return [f"kcompressd-v1: {len(producers)} kswapds ({', '.join(producers)}) fed the "
                     "lock-free kfifos, which are only correct with a single producer"]
         return []
+
+
+register(KcompressdV1)

@@ -16,7 +16,6 @@ from kcompressd.designs import register
 from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome, compress_worker
 
 
-@register
 class KcompressdV2(Design):
     name = "kcompressd-v2"
     summary = "per-node kcompressd fed by kswapd only (anon), fifo full -> sync in kswapd"
@@ -45,3 +44,6 @@ class KcompressdV2(Design):
 
     def queue_depth(self) -> int:
         return sum(f.pages for f in self.fifos.values())
+
+
+register(KcompressdV2)

@@ -13,7 +13,6 @@ from kcompressd.designs import register
 from kcompressd.designs.base import Design, Param
 
 
-@register
 class MultiKswapd(Design):
     name = "multi-kswapd"
     summary = "N kswapd threads per node all running balance_pgdat, each compressing itself"
@@ -24,3 +23,6 @@ class MultiKswapd(Design):
     @property
     def kswapd_threads(self) -> int:
         return int(self.p["threads"])
+
+
+register(MultiKswapd)

@@ -6,7 +6,9 @@ from kcompressd.designs import register
 from kcompressd.designs.base import Design
 
 
-@register
 class NoOffload(Design):
     name = "none"
     summary = "baseline: kswapd and direct reclaim compress synchronously (zram today)"
+
+
+register(NoOffload)

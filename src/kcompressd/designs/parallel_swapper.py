@@ -33,7 +33,6 @@ class _NodeQueue:
         self.yields = 0  # times a worker dropped the mutex for a waiting kswapd
 
 
-@register
 class ParallelSwapper(Design):
     name = "parallel-swapper"
     summary = "per-node workqueue, depth min(256, workers*factor), workers yield to kswapd"
@@ -83,6 +82,7 @@ class ParallelSwapper(Design):
         """swapout_worker(): take one folio at a time under the mutex, then write it."""
         mm = self.mm
         th = mm.sim.current
+        assert th is not None
         fifo = q.fifo
         draw = mm.sampler.draw
         while True:
@@ -110,3 +110,6 @@ class ParallelSwapper(Design):
 
     def queue_depth(self) -> int:
         return sum(q.fifo.pages for q in self.queues.values())
+
+
+register(ParallelSwapper)

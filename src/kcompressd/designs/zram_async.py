@@ -24,7 +24,6 @@ from kcompressd.designs.base import (
 from kcompressd.sim.core import RUN, SLEEP
 
 
-@register
 class ZramAsync(Design):
     name = "zram-async"
     summary = "zram queues writes from all writers (direct reclaim too) to its own threads"
@@ -71,3 +70,6 @@ class ZramAsync(Design):
 
     def queue_depth(self) -> int:
         return self.fifo.pages
+
+
+register(ZramAsync)
