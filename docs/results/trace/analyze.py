@@ -13,8 +13,9 @@ from collections import Counter, defaultdict
 SWITCH = re.compile(r"\s(\d+\.\d+): sched_switch: prev_comm=(\S+) prev_pid=(\d+) "
                     r"prev_prio=\d+ prev_state=(\S+) ==> next_comm=(\S+) next_pid=(\d+)")
 PRINTK = re.compile(r"\s(\d+\.\d+): \S+: KC(\w) (.*)$")
-SHRINK = re.compile(r"^\s*(\S+)-\d+\s+\[\d+\] \S+\s+[\d.]+: mm_vmscan_lru_shrink_inactive: "
+SHRINK = re.compile(r"^\s*(\S+)-\d+\s+\[\d+\] \S+\s+([\d.]+): mm_vmscan_lru_shrink_inactive: "
                     r"(.*) flags=(\S+)")
+EATER = re.compile(r"^\s*eater\d+-\d+\s+\[\d+\] \S+\s+([\d.]+):")
 
 
 def quantiles(values: list[float], unit: str) -> str:
@@ -69,14 +70,18 @@ def sched(lines: list[str]) -> None:
 
 def vmscan(lines: list[str]) -> None:
     """Per reclaimer (kswapd or direct) and LRU type: what shrink_folio_list() did with the
-    folios it scanned, as fractions of them."""
+    folios it scanned, as fractions of them, in the bench's window (from the eaters' first to
+    their last event: their direct reclaim)."""
+    seen = [float(m.group(1)) for line in lines if (m := EATER.search(line))]
+    start, end = (min(seen), max(seen)) if seen else (0.0, float("inf"))
+    print(f"window {start:.1f}-{end:.1f} s")
     tot: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for line in lines:
-        if not (m := SHRINK.search(line)):
+        if not (m := SHRINK.search(line)) or not start <= float(m.group(2)) <= end:
             continue
         who = "kswapd" if m.group(1).startswith("kswapd") else "direct"
-        c = tot[(who, "anon" if "ANON" in m.group(3) else "file")]
-        for kv in m.group(2).split():
+        c = tot[(who, "anon" if "ANON" in m.group(4) else "file")]
+        for kv in m.group(3).split():
             k, v = kv.split("=")
             if k.startswith("nr_"):
                 c[k] += int(v)
