@@ -90,7 +90,10 @@ def vmscan(lines: list[str]) -> None:
         parts = ", ".join(f"{k.removeprefix('nr_')} {c[k] / scanned:.2f}" for k in (
             "nr_reclaimed", "nr_ref_keep", "nr_activate_anon", "nr_dirty", "nr_writeback",
             "nr_immediate", "nr_unmap_fail"))
-        print(f"{who} {lru}: scanned {c['nr_scanned']}: {parts}")
+        done = sum(c[k] for k in ("nr_reclaimed", "nr_ref_keep", "nr_activate_anon",
+                                   "nr_activate_file"))
+        print(f"{who} {lru}: scanned {c['nr_scanned']}: {parts}, "
+              f"kept otherwise {1 - done / scanned:.2f}")
 
 
 if __name__ == "__main__":
