@@ -14,7 +14,7 @@ the inactive tail, counted in pgrotated (`start_writeback` / `end_writeback`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -255,6 +255,14 @@ def zram_writestall(mm: MemorySystem, th: Thread, node: Node, d: Draw
     yield from reclaim_for(mm, th, [node], mm.store.zspages_needed(d))
     mm.account_compress(th, d.cost)
     yield (RUN, d.cost)
+
+
+def folios_per_step(workers: Sequence[Thread], k: int) -> int:
+    """How many of `k` folios a reclaimer may hand its queue in one step: all of them while
+    every worker is on a CPU, else one. A worker that is woken, or waits for the CPU, can get
+    it between two folios (the reclaimer preempted there) and must find the queue as the
+    kernel leaves it then, folio by folio."""
+    return k if all(w.running for w in workers) else 1
 
 
 def kick_workers(mm: MemorySystem, workers: list[Thread], fifo: PageFifo, batch: int) -> None:

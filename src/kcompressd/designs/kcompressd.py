@@ -34,6 +34,7 @@ from kcompressd.designs.base import (
     Param,
     WriteOutcome,
     compress_worker,
+    folios_per_step,
     kick_workers,
 )
 from kcompressd.designs.kcompressd_unofficial import STEP, queue_or_write_oldest
@@ -100,10 +101,8 @@ class Kcompressd(Design):
         compresses it itself. Returns what kswapd wrote, if anything (the caller stores and
         frees it).
 
-        Runs of folios that change nothing for the workers are one step: queued ones while
-        every worker is on a CPU (none is woken, none can take the CPU from kswapd between
-        two of them and find the queue half filled), written ones up to STEP (the kernel: one
-        by one)."""
+        Runs of folios that change nothing for the workers are one step: queued ones as
+        folios_per_step() allows, written ones up to STEP (the kernel: one by one)."""
         mm, fifo, workers = self.mm, self.fifos[node.id], self.workers[node.id]
         th = sc.thread
         draws: list[Draw] = []
@@ -111,7 +110,7 @@ class Kcompressd(Design):
         while left:
             room = fifo.room
             if room:
-                k = min(room, left) if all(w.running for w in workers) else 1
+                k = folios_per_step(workers, min(room, left))
                 yield (RUN, k * sc.page_cost)
                 fifo.put(mm, node, k, th.name)
                 self._kick(node.id)

@@ -12,7 +12,14 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, ClassVar
 
 from kcompressd.designs import register
-from kcompressd.designs.base import Design, PageFifo, Param, WriteOutcome, compress_worker
+from kcompressd.designs.base import (
+    Design,
+    PageFifo,
+    Param,
+    WriteOutcome,
+    compress_worker,
+    folios_per_step,
+)
 from kcompressd.sim.core import RUN, Thread
 
 
@@ -59,9 +66,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, workers: Sequence[Thread],
     the new one. Workers drain the queue meanwhile. Returns how many oldest pages the caller
     wrote itself.
 
-    Pages go one at a time unless every worker is on a CPU: a worker that is woken or waits
-    for the CPU may get it between two pages (the caller preempted there) and must find the
-    queue as the kernel would leave it then.
+    Pages go as many at a time as folios_per_step() allows.
     """
     th = sc.thread
     left = n
@@ -69,7 +74,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, workers: Sequence[Thread],
     while left:
         room = fifo.room
         if room:
-            k = min(room, left, STEP) if all(w.running for w in workers) else 1
+            k = folios_per_step(workers, min(room, left, STEP))
             yield (RUN, k * sc.page_cost)
             fifo.put(mm, node, k, th.name)
             kick()
@@ -77,7 +82,7 @@ def queue_or_write_oldest(mm: Any, fifo: PageFifo, workers: Sequence[Thread],
             continue
         # The oldest k leave the queue and the new k enter it together, so the queue never
         # looks empty to a worker while the caller writes (page by page it never is).
-        k = min(left, fifo.pages, STEP) if all(w.running for w in workers) else 1
+        k = folios_per_step(workers, min(left, fifo.pages, STEP))
         oldest = fifo.take(k)
         fifo.put(mm, node, k, th.name)
         kick()

@@ -423,7 +423,7 @@ class Sim:
                     if self._resched_eevdf(cpu, cur):
                         return
                     continue
-            if not cur.protect and cur.vruntime > before and self._would_pick_other(cur):
+            if self._did_preempt_short(cur, before):
                 self._preempt_mid_segment(cpu, cur)
                 return
             avg = self.avg_vruntime()
@@ -481,14 +481,16 @@ class Sim:
             return
         self._account(th)
         if th.vruntime >= th.deadline:
-            if self._resched_eevdf(th.cpu, th):
-                return
-        elif not th.protect and self._rq and th.vruntime > self.avg_vruntime() and \
-                self._would_pick_other(th):
+            self._resched_eevdf(th.cpu, th)  # keeping the CPU, it has its next tick set
+        elif self._did_preempt_short(th, self.avg_vruntime()):
             self._preempt_mid_segment(th.cpu, th)
-            return
-        if not th.protect:
+        elif not th.protect:
             self._next_tick(th)
+
+    def _did_preempt_short(self, cur: Thread, avg: float) -> bool:
+        """did_preempt_short() in update_curr(): a running thread not protected by its slice
+        and ahead of the average `avg` is rescheduled, if schedule() would take another."""
+        return not cur.protect and cur.vruntime > avg and self._would_pick_other(cur)
 
     def _resched_eevdf(self, cpu: Cpu, cur: Thread) -> bool:
         """update_deadline() for a running thread past its deadline: its next slice, and the
