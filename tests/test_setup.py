@@ -31,11 +31,10 @@ def test_the_compiled_simulator_gives_the_golden_results(tmp_path: Path) -> None
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
         pytest.skip("no Python.h to compile against: apt-get install python3-dev")
     src = runpy.run_path(str(ROOT / "setup.py"), run_name="setup")["compiled_copy"](tmp_path)
-    designs = list(json.loads((ROOT / "tests/sim/golden/phone-memeater.json").read_text()))
-    out = subprocess.run([sys.executable, "-c", CHECK, str(ROOT / "tests" / "sim"), *designs],
+    golden = json.loads((ROOT / "tests/sim/golden/phone-memeater.json").read_text())
+    out = subprocess.run([sys.executable, "-c", CHECK, str(ROOT / "tests" / "sim"), *golden],
                          env={**os.environ, "PYTHONPATH": str(src)},
                          check=True, capture_output=True, text=True).stdout
-    golden = json.loads((ROOT / "tests/sim/golden/phone-memeater.json").read_text())
     got = json.loads(out)
-    for design in designs:
+    for design in golden:
         assert got[design] == golden[design], design
