@@ -111,3 +111,29 @@ def test_v2_queued_folio_goes_to_the_youngest_generation_unrotated() -> None:
     assert lru.nr_queued == 0 and m.mm.vm["pgrotated"] == 0
     assert list(lru.gens[lru.max_seq]) == [[MIN_LRU_BATCH, CLEAN]]
     m.mm.check()
+
+
+def test_gfp_noio_skips_unwritten_anon_where_it_lies() -> None:
+    m = machine()
+    node = m.nodes[0]
+    lru = node.lru
+    lru.try_to_inc_min_seq()
+    lru.add_inactive_tail(MIN_LRU_BATCH, HOT)  # told apart from the rest: young ones
+    node.free -= MIN_LRU_BATCH
+    oldest = lru.size[lru.min_seq]
+    out = []
+
+    def body(sc):
+        sc.may_io = False
+        out.append((yield from shrink_batch(m.mm, sc)))
+        out.append(sc.nr_scanned)
+
+    drive(m, body, 0.05, kswapd=False, name="kcompressd0")
+    # isolate_folio() refuses them, young or not: not scanned, not written, and spliced back
+    # to the head of the oldest generation (the reclaimer's scan budget still counts them).
+    assert out == [0, MIN_LRU_BATCH]
+    assert m.mm.vm["pgscan_direct"] == m.mm.vm["pswpout"] == 0
+    assert lru.size[lru.min_seq] == oldest
+    assert lru.gens[lru.min_seq][0] == [MIN_LRU_BATCH, HOT]
+    assert lru.gens[lru.min_seq][-1][1] == 0
+    m.mm.check()

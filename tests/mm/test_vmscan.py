@@ -276,9 +276,10 @@ def test_a_worker_without_pf_memalloc_enters_direct_reclaim() -> None:
         m = machine("kcompressd", "design.depth=32", "design.overflow=1",
                     f"design.memalloc={memalloc}")
         node = m.nodes[0]
-        # Below the min watermark: zs_malloc() without PF_MEMALLOC must reclaim first.
+        # Below the min watermark: zs_malloc() without PF_MEMALLOC must reclaim first, and
+        # with GFP_NOIO it can free only folios already written (clean, at the head here).
         low = node.wmark.min - 1
-        node.lru.add_inactive_head(node.free - low, 0)
+        node.lru.add_inactive_head(node.free - low, CLEAN)
         node.free = low
         node.kswapd_failures = 16  # keep kswapd out of it
 
@@ -295,6 +296,32 @@ def test_a_worker_without_pf_memalloc_enters_direct_reclaim() -> None:
     with_memalloc = run(1)
     assert with_memalloc["zram_writestall"] == with_memalloc["allocstall"] == 0
     assert with_memalloc["kcompressd_written"] == 32
+
+
+def test_gfp_noio_reclaim_keeps_unwritten_anon_and_frees_written_folios() -> None:
+    def run(may_io: bool) -> tuple[dict[str, int], int]:
+        m = machine("none")
+        lru = m.nodes[0].lru
+        lru.add_inactive_tail(40, CLEAN)  # written and clean in the swap cache, at the tail
+        m.nodes[0].free -= 40
+        before = lru.nr_inactive
+
+        def body(sc):
+            sc.may_io = may_io
+            for _ in range(3):
+                yield from shrink_batch(m.mm, sc)
+
+        drive(m, body, 0.05, kswapd=False, name="kcompressd0")
+        m.mm.check()
+        return ({k: m.mm.vm[k] for k in ("pgscan_direct", "pgsteal_direct", "pswpout")},
+                before - lru.nr_inactive)
+
+    # zram's GFP_NOIO zs_malloc(): shrink_folio_list() looks at 96 folios, frees the 40
+    # already written and keeps the 56 others (keep_locked), back on the inactive list.
+    noio, gone = run(False)
+    assert noio == {"pgscan_direct": 96, "pgsteal_direct": 40, "pswpout": 0} and gone == 40
+    io, gone = run(True)
+    assert io == {"pgscan_direct": 96, "pgsteal_direct": 96, "pswpout": 56} and gone == 96
 
 
 def test_allow_direct_reclaim_once_kswapd_has_given_up() -> None:

@@ -246,13 +246,22 @@ def zram_writestall(mm: MemorySystem, th: Thread, node: Node, d: Draw
 
     zram counts a writestall, allocates again with GFP_NOIO (direct reclaim allowed:
     `__alloc_pages_slowpath()` -> `try_to_free_pages()`, one allocstall per call) and then
-    compresses the page again (`compress_again`).
+    compresses the page again (`compress_again`). Without __GFP_IO that reclaim cannot swap
+    out anon folios, only free those already written; a worker is a kernel thread, never
+    throttled on pfmemalloc_wait. An order-0 GFP_NOIO allocation does not fail: without
+    __GFP_FS `out_of_memory()` reports progress and the slow path retries, so the worker
+    reclaims until the page is there (only with nothing left on the LRU to scan, where the
+    kernel would spin forever, the model stops and lets the store try the reserves).
     """
     from kcompressd.mm.page_alloc import reclaim_for
 
     mm.vm["zram_writestall"] += 1
     mm.wakeup_kswapd(node)
-    yield from reclaim_for(mm, th, [node], mm.store.zspages_needed(d))
+    while node.lru.pages:
+        got = yield from reclaim_for(mm, th, [node], mm.store.zspages_needed(d), kthread=True,
+                                     may_io=False)
+        if got is not None:
+            break
     mm.account_compress(th, d.cost)
     yield (RUN, d.cost)
 

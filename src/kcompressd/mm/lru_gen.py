@@ -116,6 +116,12 @@ class GenLru:
         if flags & QUEUED:
             self.queued_in[seq] = self.queued_in.get(seq, 0) + n
 
+    def putback_skipped(self, n: int, flags: int) -> None:
+        """scan_folios(): folios isolate_folio() refused go back to the head of the oldest
+        generation (list_splice(&moved, head)), flags unchanged."""
+        if n > 0:
+            self._add(self.min_seq, n, flags)
+
     # -- eviction ------------------------------------------------------------------------------
     def tail_flags(self) -> int:
         lst = self.gens[self.min_seq]

@@ -58,15 +58,17 @@ def throttle_direct_reclaim(mm: MemorySystem, sc: ScanControl, *, kthread: bool 
 
 
 def reclaim_for(mm: MemorySystem, th: Thread, zonelist: Sequence[Node], n: int, *,
-                kthread: bool = False) -> Generator[tuple, Any, Node | None]:
+                kthread: bool = False, may_io: bool = True
+                ) -> Generator[tuple, Any, Node | None]:
     """The slow path's direct-reclaim loop until n pages fit above the min watermark.
 
     `__alloc_pages_direct_reclaim()` after `throttle_direct_reclaim()`; the time from entering
     it to success is one allocation-stall sample. Returns the node to take from, or None after
-    MAX_RECLAIM_RETRIES passes without progress (`should_reclaim_retry()`).
+    MAX_RECLAIM_RETRIES passes without progress (`should_reclaim_retry()`). `may_io=False`
+    is a GFP_NOIO allocation (see `ScanControl.may_io`).
     """
     start = mm.sim.now
-    sc = ScanControl(th, zonelist[0], kswapd=False)
+    sc = ScanControl(th, zonelist[0], kswapd=False, may_io=may_io)
     no_progress = 0
     while True:
         yield from throttle_direct_reclaim(mm, sc, kthread=kthread)

@@ -36,6 +36,9 @@ class ScanControl:
     thread: Thread
     node: Node
     kswapd: bool
+    # __GFP_IO in gfp_mask: without it (GFP_NOIO, zram's second zs_malloc()) an anon folio
+    # that has no swap slot yet cannot be swapped out (shrink_folio_list(), isolate_folio()).
+    may_io: bool = True
     nr_reclaimed: int = 0
     nr_scanned: int = 0
     pending: float = 0.0  # deferred scan work (s at speed 1.0), see vmscan.DEFER_LIMIT

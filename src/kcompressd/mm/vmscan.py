@@ -77,10 +77,23 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
             yield (RUN, cost + carried)
         return 0
     node.isolated += taken
-    keep = activate = clean = write = 0
+    keep = activate = clean = write = skip = 0
     keep_runs: list[tuple[int, int]] = []
     act_runs: list[tuple[int, int]] = []
     for count, flags in runs:
+        if not sc.may_io and not flags & (QUEUED | CLEAN):
+            # GFP_NOIO: an anon folio without a swap slot cannot be written. lru_gen's
+            # isolate_folio() skips it, back to the head of its generation, not counted as
+            # scanned (PGSCAN_SKIP) but walked over at the model's one per-folio scan cost;
+            # shrink_folio_list() checks its references first, then keeps it (keep_locked).
+            if node.lru.gen:
+                node.lru.putback_skipped(count, flags)
+                skip += count
+                continue
+            if not flags & (YOUNG | HOT):
+                keep_runs.append((count, flags))
+                keep += count
+                continue
         if flags & QUEUED:
             # Still locked by its queue: folio_trylock() fails, keep it as it is.
             keep_runs.append((count, flags))
@@ -105,8 +118,10 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
         activate += write - got
         vm["swap_alloc_fail"] += write - got
     kswapd = sc.kswapd
-    vm["pgscan_kswapd" if kswapd else "pgscan_direct"] += taken
-    vm["pgscan_anon"] += taken
+    node.isolated -= skip
+    scanned = taken - skip
+    vm["pgscan_kswapd" if kswapd else "pgscan_direct"] += scanned
+    vm["pgscan_anon"] += scanned
     cost += taken * costs.scan + got * costs.unmap
     mm.account_scan(th, cost)
     cost += carried
@@ -153,7 +168,7 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
         else:
             mm.store.put_swap_pages(done.n)
             act_runs.append((done.n, 0))
-    node.isolated -= taken - queued
+    node.isolated -= scanned - queued
     node.free += freed
     if keep_runs:
         for count, flags in keep_runs:
