@@ -15,7 +15,8 @@ from kcompressd.sim.run import Machine, build
 
 def machine(design: str = "none", *extra: str) -> Machine:
     sets = ["memory.total_mb=4096", "memory.unreclaimable_mb=8", "memory.free_mb=4",
-            "swap.disksize_mb=4096", "memory.lru=mglru", f'design.name="{design}"', *extra]
+            "swap.disksize_mb=4096", "memory.lru=mglru", "swap.zeromap=false",
+            f'design.name="{design}"', *extra]
     m = build(load_scenario("phone-memeater", sets), workload=False)
     m.nodes[0].kswapd_failures = 16  # kswapd stays asleep: the tests reclaim by hand
     return m

@@ -14,8 +14,9 @@ from kcompressd.mm.vmscan import shrink_batch
 from kcompressd.scenarios import load_scenario
 from kcompressd.sim.run import Machine, build
 
+# The classic LRU's mechanics; every written page reaches zram (see the zeromap's own test).
 SMALL = ["memory.total_mb=64", "memory.unreclaimable_mb=8", "memory.free_mb=8",
-         "swap.disksize_mb=64", "memory.lru=classic"]  # the classic LRU's mechanics
+         "swap.disksize_mb=64", "memory.lru=classic", "swap.zeromap=false"]
 
 
 def machine(design: str = "none", *extra: str) -> Machine:
@@ -55,6 +56,43 @@ def test_sync_writes_free_pages_in_the_same_pass() -> None:
     # Freed 32 pages, minus what zsmalloc took for their compressed copies.
     assert node.free == free0 + 32 - node.zs_pages
     m.mm.check()
+
+
+def test_zero_filled_folios_skip_zram_and_the_design_and_are_freed_at_once() -> None:
+    m = machine("kcompressd", "swap.zeromap=true", "design.depth=256")
+    vm = m.mm.vm
+    got = []
+
+    def body(sc):
+        for _ in range(6):  # 192 folios, fewer than the queue holds
+            got.append((yield from shrink_batch(m.mm, sc)))
+
+    drive(m, body, 30e-3)
+    zero = vm["swpout_zero"]
+    assert 0 < zero < 192 // 4  # the builtin corpus is 8% zero pages
+    # Only the zeromap's folios are freed in kswapd's pass; the rest were queued to the
+    # worker, which stored them and counted nothing zero-filled in zram.
+    assert sum(got) == zero == vm["pgsteal_kswapd"]
+    assert vm["pswpout"] == 192 - zero == vm["kcompressd_queued"]
+    assert m.mm.store.zeromap_pages == zero
+    assert m.mm.store.same_pages < m.mm.store.pages_stored * 0.08  # other same-filled only
+    assert m.mm.store.slots_used == 192
+    m.mm.check()
+
+
+def test_a_zeromap_swap_in_reads_nothing_from_zram() -> None:
+    m = machine("none", "swap.zeromap=true", "workload.region_mb=16", "workload.alloc_mb=0")
+    mm = m.mm
+    store = mm.store
+    store.get_swap_pages(100)
+    store.zeromap_set(100)  # only zeromap entries in swap
+    assert mm.swap_in(40) == 0.0  # nothing decompressed
+    assert mm.vm["swpin_zero"] == 40 and mm.vm["pswpin"] == 0
+    assert store.zeromap_pages == 60 and store.slots_used == 60
+    store.get_swap_pages(60)  # as many entries again, written to zram
+    cost = mm.swap_in(60)
+    assert 0 < mm.vm["swpin_zero"] - 40 < 60 and mm.vm["pswpin"] > 0 and cost > 0
+    assert mm.vm["swpin_zero"] + mm.vm["pswpin"] == 100
 
 
 def test_v1_pages_stay_under_writeback_until_written_then_rotate_to_the_tail() -> None:

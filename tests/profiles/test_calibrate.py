@@ -85,6 +85,26 @@ def test_kswapd_split_per_page_and_codec_rescaled() -> None:
     assert parse_profile("host", p.to_toml(), "again") == p
 
 
+def test_on_a_zeromap_kernel_zero_folios_are_unmapped_but_never_compressed() -> None:
+    zeromap = copy.deepcopy(BENCH)
+    zeromap["vmstat"]["swpout_zero"] = 250_000  # the kernel counts it: it has the zeromap
+    k = kswapd_split(zeromap)
+    assert k["swapouts_kswapd"] == pytest.approx(1_000_000)  # 1.25 M x kswapd's 0.8
+    assert k["writes_kswapd"] == pytest.approx(800_000)
+    pages = [*PAGES, *[bytes(4096)] * 40]  # half the corpus zero-filled
+    eater = {"touch": 2000.0, "revisit": 300.0, "copy": 250.0, "fault": 1750.0}
+    with_zero = build_profile("z", CODECS, pages, zeromap, "b", MEMORY, {}, eater, "c")
+    without = build_profile("p", CODECS, PAGES, zeromap, "b", MEMORY, {}, eater, "c")
+    # zram saw only the other pages: the codec is scaled against their mean, not half of it
+    assert with_zero.codecs["lz4"].compress_ns == without.codecs["lz4"].compress_ns
+    assert with_zero.reclaim["unmap_ns"].value == pytest.approx(
+        UNMAP_SHARE * 7.0 / 1e6 * 1e9, rel=1e-3)
+    # before the zeromap, zero pages reach zram and cost nothing there: the mean halves
+    older = build_profile("o", CODECS, pages, BENCH, "b", MEMORY, {}, eater, "c")
+    assert older.codecs["lz4"].compress_ns[0] == pytest.approx(
+        2 * without.codecs["lz4"].compress_ns[0], rel=1e-3)
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda b: b.pop("profile"), "run the bench with --perf"),
     (lambda b: b["meta"].update(sysctls={"vm.kcompressd": 24}), "only baseline runs"),

@@ -4,9 +4,11 @@ Per-page facts come from the corpus (`corpus_sizes`): which pages are same-fille
 (`page_same_filled()`: no codec, no allocation) and each other page's compressed length (at or
 above `huge_class_size` the page is stored as is: a huge page); both are deterministic. What a
 page costs to compress is the machine profile's function of that length (`profiles`), given
-to the model in seconds per page, so no timing enters a run. Zero pages are treated as
-same-filled pages stored by zram (the path before 6.12's swap zeromap), so every page a
-reclaimer writes reaches the device.
+to the model in seconds per page, so no timing enters a run. With the swap zeromap (Linux
+6.12 and later, scenario key `swap.zeromap`) `swap_writepage()` records a zero-filled folio in
+a bitmap and returns before zram: the model then draws device pages from the corpus's other
+pages and how many written pages are zero from its zero fraction (`ZramSampler.zeromap`);
+without it zero pages reach zram as same-filled pages.
 
 `ZramSampler.draw(n)` returns the aggregate of n pages drawn at random from the corpus (the
 simulator works in batches of up to SWAP_CLUSTER_MAX pages, so per-page Python work is avoided:
@@ -95,9 +97,15 @@ class ZramCostModel:
 
 
 class ZramSampler:
-    """Random batches of corpus pages, deterministic for a seed."""
+    """Random batches of corpus pages, deterministic for a seed.
 
-    def __init__(self, model: ZramCostModel, seed: int, *, pool: int = 512) -> None:
+    `zero_fraction` is the share of zero-filled pages among the pages a reclaimer writes when
+    the model's pages exclude them (the swap zeromap takes them first): `zeromap(n)` draws how
+    many of n written pages are zero-filled, `zeromap_hits()` how many swap-ins find one.
+    """
+
+    def __init__(self, model: ZramCostModel, seed: int, *, pool: int = 512,
+                 zero_fraction: float = 0.0) -> None:
         self.model = model
         rng = np.random.default_rng(seed)
         self._rand = random.Random(seed).getrandbits
@@ -115,6 +123,30 @@ class ZramSampler:
                 Draw(n, c, s, h, b, z) for c, s, h, b, z in zip(
                     cost.tolist(), same.tolist(), huge.tolist(), cbytes.tolist(), zs.tolist(),
                     strict=True)])
+        self._zero_pools: list[list[int]] = [[0]]
+        if zero_fraction > 0:
+            for n in range(1, SWAP_CLUSTER_MAX + 1):
+                self._zero_pools.append(rng.binomial(n, zero_fraction, size).tolist())
+        self._rng = rng
+
+    def zeromap_hits(self, n: int, entries: int, slots: int) -> int:
+        """How many of n swap entries faulted back are among the `entries` zeromap entries
+        of the `slots` in use (the faulting pages are any of them)."""
+        if not entries or n <= 0:
+            return 0
+        return min(entries, n, int(self._rng.binomial(n, min(1.0, entries / slots))))
+
+    def zeromap(self, n: int) -> int:
+        """How many of n pages written to swap are zero-filled (0 without a zero fraction)."""
+        pools = self._zero_pools
+        if len(pools) == 1:
+            return 0
+        zero = 0
+        while n > 0:
+            k = min(n, SWAP_CLUSTER_MAX)
+            zero += pools[k][self._rand(self._bits)]
+            n -= k
+        return zero
 
     def draw(self, n: int) -> Draw:
         """n (1..SWAP_CLUSTER_MAX) pages drawn at random from the corpus."""
@@ -154,6 +186,7 @@ class ZramStore:
         self.huge_pages_since = 0
         self.failed_writes = 0
         self.slot_alloc_failures = 0
+        self.zeromap_pages = 0  # slots whose folio was zero-filled: in sis->zeromap, not zram
 
     def get_swap_pages(self, n: int) -> int:
         """folio_alloc_swap() for n folios: how many got a slot (the device may be full)."""
@@ -165,6 +198,16 @@ class ZramStore:
 
     def put_swap_pages(self, n: int) -> None:
         """Slots of pages whose write failed go back (swap_free)."""
+        self.slots_used -= n
+
+    def zeromap_set(self, n: int) -> None:
+        """swap_zeromap_folio_set(): n zero-filled folios keep their slots, zram stores
+        nothing."""
+        self.zeromap_pages += n
+
+    def zeromap_read(self, n: int) -> None:
+        """Swap-in of n zeromap entries (`swap_read_folio_zeromap()`): their slots are freed."""
+        self.zeromap_pages -= n
         self.slots_used -= n
 
     def zspages_needed(self, d: Draw) -> int:
@@ -229,9 +272,16 @@ class PageSizes:
     codec: str
     same_filled: np.ndarray  # bool
     comp_len: np.ndarray  # int32, codec output length; 0 for same-filled pages
+    zero: np.ndarray  # bool: zero-filled (is_folio_zero_filled()), a subset of same_filled
 
     def __len__(self) -> int:
         return len(self.comp_len)
+
+    def without_zero(self) -> PageSizes:
+        """The pages that reach zram on a kernel with the swap zeromap (6.12 and later)."""
+        keep = ~self.zero
+        return PageSizes(self.codec, self.same_filled[keep], self.comp_len[keep],
+                         self.zero[keep])
 
 
 def page_sizes(pages: list[bytes], codec: str) -> PageSizes:
@@ -241,13 +291,16 @@ def page_sizes(pages: list[bytes], codec: str) -> PageSizes:
 
     compress = get_codec(codec).compress
     same = np.zeros(len(pages), dtype=bool)
+    zero = np.zeros(len(pages), dtype=bool)
     comp_len = np.zeros(len(pages), dtype=np.int32)
     for i, page in enumerate(pages):
-        if page_same_filled(page) is not None:
+        word = page_same_filled(page)
+        if word is not None:
             same[i] = True
+            zero[i] = word == 0
         else:
             comp_len[i] = len(compress(page))
-    return PageSizes(codec, same, comp_len)
+    return PageSizes(codec, same, comp_len, zero)
 
 
 @functools.cache
@@ -270,7 +323,7 @@ def corpus_sizes(spec: str, codec: str, max_pages: int) -> PageSizes:
     path = cache_dir() / f"sizes-{h.hexdigest()[:20]}-{codec}.npz"
     try:
         with np.load(path) as z:
-            return PageSizes(codec, z["same_filled"], z["comp_len"])
+            return PageSizes(codec, z["same_filled"], z["comp_len"], z["zero"])
     except (OSError, KeyError, ValueError):
         pass
     sizes = page_sizes(pages, codec)
@@ -281,7 +334,8 @@ def corpus_sizes(spec: str, codec: str, max_pages: int) -> PageSizes:
         return sizes  # an unwritable cache only costs recomputing next time
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, same_filled=sizes.same_filled, comp_len=sizes.comp_len)
+            np.savez(f, same_filled=sizes.same_filled, comp_len=sizes.comp_len,
+                     zero=sizes.zero)
         os.replace(tmp, path)
     except OSError:
         pass

@@ -26,7 +26,8 @@ __all__ = ["MAX_RECLAIM_RETRIES", "SWAP_CLUSTER_MAX", "MemorySystem", "ScanContr
 
 VMSTAT_EXTRA = ("pswpin", "zram_writestall", "pgrefill", "pgdeactivate", "pgactivate", "oom_kill",
                 "reclaim_throttle_writeback", "reclaim_throttle_noprogress",
-                "pfmemalloc_throttle", "swap_alloc_fail", "zram_write_fail")
+                "pfmemalloc_throttle", "swap_alloc_fail", "zram_write_fail", "swpout_zero",
+                "swpin_zero")
 
 
 @dataclass
@@ -142,10 +143,20 @@ class MemorySystem:
         `swap_read_folio()` decompresses each page (`zram_read_page()`), then `swap_free()`
         reaches `zram_slot_free_notify()`, which frees the object and its slot; zsmalloc's
         pages go back to the nodes that were charged. Returns the decompression work (s at
-        speed 1.0)."""
-        assert self.swapin_sampler is not None
-        d = self.swapin_sampler.draw_many(n)
-        released = self.store.free(d)
+        speed 1.0). Pages in the swap zeromap are zero-filled in place
+        (`swap_read_folio_zeromap()`: swpin_zero, no pswpin, nothing to decompress)."""
+        sampler = self.swapin_sampler
+        assert sampler is not None
+        store = self.store
+        zero = sampler.zeromap_hits(n, store.zeromap_pages, store.slots_used)
+        if zero:
+            store.zeromap_read(zero)
+            self.vm["swpin_zero"] += zero
+            n -= zero
+            if not n:
+                return 0.0
+        d = sampler.draw_many(n)
+        released = store.free(d)
         for node in self.nodes:
             k = min(released, node.zs_pages)
             node.zs_pages -= k

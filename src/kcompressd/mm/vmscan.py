@@ -125,26 +125,33 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
     cost += taken * costs.scan + got * costs.unmap
     mm.account_scan(th, cost)
     cost += carried
+    # swap_writepage(): a zero-filled folio is set in the swap zeromap and unlocked without
+    # writeback, before any design sees it: freed in this pass, no pswpout, no zram object.
+    zero = mm.sampler.zeromap(got) if got else 0
+    if zero:
+        mm.store.zeromap_set(zero)
+        vm["swpout_zero"] += zero
+    out = got - zero
     design = mm.design
     sync = queued = 0
     d_sync = done = None
-    if got:
-        vm["pswpout"] += got
+    if out:
+        vm["pswpout"] += out
         if design.interleaves(sc):
             # shrink_folio_list() unmaps and writes folio by folio: the design charges each
             # page's scan and unmap as it goes (sc.page_cost) between its own steps.
             sc.page_cost = costs.scan + costs.unmap
-            cost -= got * sc.page_cost
+            cost -= out * sc.page_cost
             if cost > 1e-12:
                 yield (RUN, cost)
             cost = 0.0
-            sync, queued, done = yield from design.swap_writepage_interleaved(sc, node, got)
+            sync, queued, done = yield from design.swap_writepage_interleaved(sc, node, out)
         elif design.offloads(sc):
             yield (RUN, cost)  # pages are unmapped before they are handed on
             cost = 0.0
-            sync, queued, done = design.swap_writepage(sc, node, got)
+            sync, queued, done = design.swap_writepage(sc, node, out)
         else:
-            sync = got  # compressed right here, in the same work segment as the scan
+            sync = out  # compressed right here, in the same work segment as the scan
         if sync:
             d_sync = mm.sampler.draw_many(sync)
             cost += d_sync.cost
@@ -154,10 +161,10 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
             yield (RUN, cost)
     else:
         sc.pending = cost  # paid with the next batch (see DEFER_LIMIT)
-    # The batch is done: free what was written synchronously or already clean.
-    freed = clean
+    # The batch is done: free what was written synchronously, zero-filled or already clean.
+    freed = clean + zero
     if d_sync is not None:
-        if mm.zram_store(node, d_sync, clean + sync):
+        if mm.zram_store(node, d_sync, freed + sync):
             freed += sync
         else:
             mm.store.put_swap_pages(sync)

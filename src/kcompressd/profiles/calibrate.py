@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from kcompressd import PAGE_SIZE
-from kcompressd.backends.zram_cost import page_sizes
+from kcompressd.backends.zram_cost import PageSizes, page_sizes
 from kcompressd.errors import KcompressdError
 from kcompressd.profiles import Profile, Sourced
 from kcompressd.profiles.codec_costs import CodecCosts
@@ -121,10 +121,19 @@ def kswapd_split(bench: Mapping[str, Any], plain: Mapping[str, Any] | None = Non
         # try_to_unmap's share of that time where perf kept it apart (kernel.perf)
         "unmap_share": unmap["fraction"] / rest if unmap is not None and rest else None,
         "pgscan_kswapd": vm["pgscan_kswapd"],
-        "swapouts_kswapd": vm["pswpout"] * steal_k / (steal_k + steal_d),
+        # folios unmapped and given a slot, the swap zeromap's (swpout_zero) among them
+        "swapouts_kswapd": (vm["pswpout"] + vm.get("swpout_zero", 0)) * steal_k
+        / (steal_k + steal_d),
+        "writes_kswapd": vm["pswpout"] * steal_k / (steal_k + steal_d),  # reached zram
         "pgsteal_kswapd": steal_k,
         "kswapd_cpu_s": cpu,
     }
+
+
+def zram_pages(sizes: PageSizes, vmstat: Mapping[str, int]) -> PageSizes:
+    """The corpus pages the run's zram saw: a kernel with the swap zeromap (it counts
+    swpout_zero) keeps zero-filled pages out of zram, so they are not in pswpout either."""
+    return sizes.without_zero() if "swpout_zero" in vmstat else sizes
 
 
 def pool_runs(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -165,13 +174,15 @@ def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
     new = min(written, runs * int(plan["threads"]) * (int(plan["per_eater"]) -
                                                       int(plan["prefill"])) // PAGE_SIZE)
     swapins = min(vm.get("pswpin", 0), written - new)
+    zero_in = min(vm.get("swpin_zero", 0), written - new - swapins)  # faults, no zram read
     decompress = 0.0
     if codec is not None:
-        sizes = page_sizes(corpus_pages, algorithm)
+        sizes = zram_pages(page_sizes(corpus_pages, algorithm), vm)
         decompress = float(np.where(sizes.same_filled, 0.0,
                                     codec.decompress(sizes.comp_len)).mean())
     loop = (new * eater_ns["touch"] + swapins * (eater_ns["revisit"] + eater_ns["fault"] +
                                                  decompress)
+            + zero_in * eater_ns["fault"]
             + (written - new - swapins) * eater_ns["revisit"]) * 1e-9
     if own <= 0 or loop <= 0:
         return 1.0, ("the eaters' direct reclaim took all their CPU: the loop's timings as "
@@ -210,9 +221,9 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
     scan_ns = (1 - share) * k["scan_unmap_s"] / k["pgscan_kswapd"] * 1e9
     unmap_ns = share * k["scan_unmap_s"] / k["swapouts_kswapd"] * 1e9
     reclaim = {
-        "write_ns": Sourced(float(f"{k['write_s'] / k['swapouts_kswapd'] * 1e9:.4g}"),
+        "write_ns": Sourced(float(f"{k['write_s'] / k['writes_kswapd'] * 1e9:.4g}"),
                             f"{src}: kswapd's swap_write samples (the store step besides "
-                            "codec and zram: bio, writeback flags) per kswapd swap-out"),
+                            "codec and zram: bio, writeback flags) per kswapd write to zram"),
         "scan_ns": Sourced(float(f"{scan_ns:.4g}"), f"{src}: kswapd's scan_unmap+other "
                            f"samples but swap_write and the unmap share, per pgscan_kswapd "
                            f"({how})"),
@@ -222,16 +233,19 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
     info = {**info, "baseline_kswapd_us_per_steal": Sourced(
         float(f"{k['kswapd_cpu_s'] / k['pgsteal_kswapd'] * 1e6:.4g}"),
         f"{src}: kswapd CPU per pgsteal_kswapd, what the costs add up to")}
-    kernel_ns = k["compress_s"] / k["swapouts_kswapd"] * 1e9
+    kernel_ns = k["compress_s"] / k["writes_kswapd"] * 1e9
     if algorithm in codecs:
-        sizes = page_sizes(corpus_pages, algorithm)
+        sizes = zram_pages(page_sizes(corpus_pages, algorithm),
+                           (plain if plain is not None else bench)["vmstat"])
         table_ns = np.where(sizes.same_filled, 0.0, codecs[algorithm].compress(sizes.comp_len))
         factor = kernel_ns / float(table_ns.mean())
-        why = (f"kernel {algorithm} per kswapd swap-out from perf ({kernel_ns:.0f} ns) / "
-               f"user-space mean on the corpus ({float(table_ns.mean()):.0f} ns)")
+        why = (f"kernel {algorithm} per kswapd write to zram from perf ({kernel_ns:.0f} ns) "
+               f"/ user-space mean on the corpus pages zram sees ({float(table_ns.mean()):.0f}"
+               " ns)")
         codecs = {**codecs, algorithm: scale_codec(codecs[algorithm], factor, why)}
         info = {**info, "kernel_compress_ns_per_page": Sourced(
-            float(f"{kernel_ns:.4g}"), f"{src}: compression samples per kswapd swap-out"),
+            float(f"{kernel_ns:.4g}"), f"{src}: compression samples per kswapd write to "
+            "zram"),
             "kernel_vs_user_codec": Sourced(float(f"{factor:.4g}"), why)}
     cpu = {"big_speed": Sourced(1.0, f"definition: a CPU of this machine ({cpu_model()})"),
            "little_speed": Sourced(1.0, "this machine's CPUs are all alike")}

@@ -187,6 +187,10 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
 
 def _check(key: str, spec: Field, value: Any) -> Any:
     want = type(spec.default)
+    if want is bool:
+        if not isinstance(value, bool):
+            raise KcompressdError(f"{key}: expected true or false, got {value!r}")
+        return value
     if want is str:
         if not isinstance(value, str):
             raise KcompressdError(f"{key}: expected a string, got {value!r}")

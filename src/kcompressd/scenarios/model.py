@@ -66,6 +66,7 @@ class SwapSection:
     corpus: str
     corpus_pages: int
     chain_size: int
+    zeromap: bool
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
                         "builtin:<profile> or a corpus file"),
         "corpus_pages": Field(2048, "at most this many corpus pages are measured", 16, 1 << 20),
         "chain_size": Field(8, "CONFIG_ZSMALLOC_CHAIN_SIZE", 4, 16),
+        "zeromap": Field(True, "the swap zeromap (Linux 6.12 and later): zero-filled folios "
+                         "are recorded in a bitmap in swap_writepage(), never written to zram"),
     },
     "calibration": {
         "kswapd_pgsteal_per_s": Field(300000.0, "fact: kswapd alone reclaims this many anon "

@@ -177,13 +177,20 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     if sizes.same_filled.all():
         raise KcompressdError(f"swap.corpus: {swap.corpus} has only same-filled pages; "
                               "nothing to calibrate compression against")
+    # A facts profile's compression per stolen page counts zero pages at no cost either way.
     table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
     costs = profile_costs(profile, vars(cfg.calibration), float(table_ns.mean()),
                           cfg.memory.lru)
+    zero = 0.0
+    if swap.zeromap:  # zram sees only the other pages (see backends.zram_cost)
+        zero = float(sizes.zero.mean())
+        if zero:
+            sizes = sizes.without_zero()
+            table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
     # A page's store costs its compression and the store step's own work (Costs.write).
     model = ZramCostModel(sizes, table_ns * costs.compress_scale + costs.write,
                           chain_size=swap.chain_size)
-    sampler = ZramSampler(model, seed)
+    sampler = ZramSampler(model, seed, zero_fraction=zero)
     swapin = None
     if cfg.workload.region_mb:  # swap-ins read objects back: costed at decompression
         dtable = np.where(sizes.same_filled, 0.0, table.decompress(sizes.comp_len))
