@@ -115,3 +115,13 @@ def test_zeromap_entries_hold_slots_until_read_and_store_nothing() -> None:
     assert store.slots_used == 10 and store.zeromap_pages == 4
     store.zeromap_read(3)
     assert store.slots_used == 7 and store.zeromap_pages == 1
+
+
+def test_a_single_page_is_any_corpus_page_equally_likely() -> None:
+    n = 2048
+    sizes = PageSizes("lz4", np.zeros(n, dtype=bool), np.full(n, 1000, dtype=np.int32),
+                      np.zeros(n, dtype=bool))
+    s = ZramSampler(ZramCostModel(sizes, np.arange(1, n + 1) * 1e-9), 7)
+    seen = np.bincount([round(s.draw(1).cost * 1e9) - 1 for _ in range(40 * n)], minlength=n)
+    assert (seen > 0).all()  # every page, not a pool's subset of them
+    assert seen.std() < 1.2 * np.sqrt(seen.mean())  # as even as chance makes it (Poisson)

@@ -111,8 +111,15 @@ class ZramSampler:
         self._rand = random.Random(seed).getrandbits
         self._bits = max(1, (pool - 1).bit_length())
         size = 1 << self._bits
-        self._pools: list[list[Draw]] = [[]]
-        for n in range(1, SWAP_CLUSTER_MAX + 1):
+        # One page: every corpus page, each equally likely (`_one()`); a pool of 512 random
+        # pages would hold a quarter of a 2,048-page corpus, a few % off its means, for every
+        # design whose workers write folio by folio.
+        self._pages = [Draw(1, c, int(s), int(h), b, z) for c, s, h, b, z in zip(
+            model.cost.tolist(), model.same.tolist(), model.huge.tolist(),
+            model.stored_len.tolist(), model.zs_rate.tolist(), strict=True)]
+        self._page_bits = max(1, (len(self._pages) - 1).bit_length())
+        self._pools: list[list[Draw]] = [[], []]
+        for n in range(2, SWAP_CLUSTER_MAX + 1):
             idx = rng.integers(0, model.pages, size=(size, n))
             cost = model.cost[idx].sum(axis=1)
             same = model.same[idx].sum(axis=1)
@@ -148,19 +155,29 @@ class ZramSampler:
             n -= k
         return zero
 
+    def _one(self) -> Draw:
+        pages, rand, bits = self._pages, self._rand, self._page_bits
+        i = rand(bits)
+        while i >= len(pages):  # uniform over the pages: redraw past the last one
+            i = rand(bits)
+        return pages[i]
+
     def draw(self, n: int) -> Draw:
         """n (1..SWAP_CLUSTER_MAX) pages drawn at random from the corpus."""
+        if n == 1:
+            return self._one()
         return self._pools[n][self._rand(self._bits)]
 
     def draw_many(self, n: int) -> Draw:
         """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed in that order."""
         if n <= SWAP_CLUSTER_MAX:
-            return self._pools[n][self._rand(self._bits)]
+            return self.draw(n)
         cost = zs_pages = 0.0
         same = huge = compr_bytes = 0
         left = n
         while left:
-            d = self._pools[min(left, SWAP_CLUSTER_MAX)][self._rand(self._bits)]
+            k = min(left, SWAP_CLUSTER_MAX)
+            d = self._one() if k == 1 else self._pools[k][self._rand(self._bits)]
             left -= d.n
             cost += d.cost
             same += d.same
