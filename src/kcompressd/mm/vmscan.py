@@ -190,7 +190,10 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
         vm["pgsteal_anon"] += freed
         node.kswapd_failures = 0
     sc.nr_reclaimed += freed
-    sc.nr_scanned += taken
+    # scan_folios() returns 0 when it isolated nothing, only skipped (GFP_NOIO): its caller,
+    # try_to_shrink_lruvec(), stops at this priority instead of walking the whole list.
+    if scanned:
+        sc.nr_scanned += taken
     return freed
 
 
