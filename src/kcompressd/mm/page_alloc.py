@@ -63,9 +63,10 @@ def reclaim_for(mm: MemorySystem, th: Thread, zonelist: Sequence[Node], n: int, 
     """The slow path's direct-reclaim loop until n pages fit above the min watermark.
 
     `__alloc_pages_direct_reclaim()` after `throttle_direct_reclaim()`; the time from entering
-    it to success is one allocation-stall sample. Returns the node to take from, or None after
-    MAX_RECLAIM_RETRIES passes without progress (`should_reclaim_retry()`). `may_io=False`
-    is a GFP_NOIO allocation (see `ScanControl.may_io`).
+    it to success is one allocation-stall sample of a task (a kernel thread's reclaim counts
+    in allocstall, not in the workload's stall latency). Returns the node to take from, or
+    None after MAX_RECLAIM_RETRIES passes without progress (`should_reclaim_retry()`).
+    `may_io=False` is a GFP_NOIO allocation (see `ScanControl.may_io`).
     """
     start = mm.sim.now
     sc = ScanControl(th, zonelist[0], kswapd=False, may_io=may_io)
@@ -75,7 +76,7 @@ def reclaim_for(mm: MemorySystem, th: Thread, zonelist: Sequence[Node], n: int, 
         progress = yield from try_to_free_pages(mm, sc, zonelist)
         node = get_page_from_freelist(zonelist, n, "min")
         if node is not None:
-            if mm.measuring:
+            if mm.measuring and not kthread:
                 mm.stall_us.append((mm.sim.now - start) * 1e6)
             return node
         no_progress = 0 if progress else no_progress + 1
