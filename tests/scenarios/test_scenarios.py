@@ -41,6 +41,7 @@ def test_overrides_parse_toml_values() -> None:
     ("machine.cpus=0", r"machine\.cpus: 0 is below the minimum 1"),
     ("machine.cpus=two", r"machine\.cpus: expected a number"),
     ("workload.threads=1.5", r"workload\.threads: expected an integer"),
+    ("swap.zeromap=1", r"swap\.zeromap: expected true or false, got 1"),
     ("workload.kind=swapper", r"workload\.kind: 'swapper' is not one of"),
     ("memory.free_mb=20000", r"memory\.free_mb: .* exceeds memory\.total_mb"),
     ("machine.big_cpus=9", r"machine\.big_cpus: 9 exceeds machine\.cpus"),
