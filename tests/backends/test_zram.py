@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kcompressd.backends.zram import Zram, replay
-from kcompressd.backends.zram_stats import parse_stat
+from kcompressd.backends.zram_stats import parse_debug_stat, parse_stat
 from kcompressd.codecs import get_codec
 from kcompressd.errors import KcompressdError
 
@@ -252,3 +252,11 @@ def test_buffer_write_is_page_by_page_write() -> None:
     assert [batch.read_page(i) for i in range(len(pages))] == pages
     with pytest.raises(ValueError, match="not whole pages"):
         batch.write_buffer(0, bytes(100))
+
+
+def test_debug_stat_version_1_and_nothing_else() -> None:
+    # debug_stat_show(): "version: %d\n%8llu %8llu\n" (writestall, miss_free)
+    assert parse_debug_stat("version: 1\n      12        3") == {"writestall": 12,
+                                                                 "miss_free": 3}
+    assert parse_debug_stat("version: 2\n      12        3") == {}
+    assert parse_debug_stat("") == {}

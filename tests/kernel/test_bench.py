@@ -80,6 +80,7 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
         assert inner > 0.2 * outer, k
     allocstall = sum(after[k] - before[k] for k in after if k.startswith("allocstall_"))
     assert result["vmstat"]["allocstall"] <= allocstall
+    assert result["vmstat"]["zram_writestall"] >= 0  # zram's debug_stat, read at both ends
     assert result["rates"]["pgsteal_kswapd"] == pytest.approx(
         result["vmstat"]["pgsteal_kswapd"] / result["meta"]["measured_seconds"])
     # The window closes at the first 10 Hz sample past the duration; on a loaded machine a

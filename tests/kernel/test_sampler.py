@@ -35,6 +35,7 @@ def test_ticks_fill_the_timeline_with_the_shared_counter_names() -> None:
     time.sleep(0.05)
     second = sampler.tick()
     assert second.t > first.t and second.cpu["self"] >= first.cpu["self"]
+    assert second.debug_stat["writestall"] >= first.debug_stat["writestall"] >= 0
     for name in ("free_pages", "writeback_pages", "inactive_anon_pages", "active_anon_pages",
                  "zram_mem_used_bytes", "headroom_bytes"):
         assert len(timeline.counters[name]) == 2, name

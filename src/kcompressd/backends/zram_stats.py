@@ -55,3 +55,13 @@ def parse_stat(line: str, fields: tuple[str, ...]) -> dict[str, int]:
     """Parse by position, tolerating missing trailing fields of older kernels."""
     values = [int(v) for v in line.split()]
     return {f: v for f, v in zip(fields, values, strict=False)}
+
+
+def parse_debug_stat(text: str) -> dict[str, int]:
+    """/sys/block/zramN/debug_stat, version 1 (debug_stat_show()): "version: 1" and a line
+    of writestall and miss_free. {} for any other version: its fields may mean otherwise."""
+    lines = text.split("\n")
+    if len(lines) < 2 or lines[0].strip() != "version: 1":
+        return {}
+    values = [int(v) for v in lines[1].split()]
+    return dict(zip(("writestall", "miss_free"), values, strict=False))

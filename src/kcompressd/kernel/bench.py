@@ -349,9 +349,13 @@ def _result(plan: Plan, samples: list[Sample], reports: list, corpus: bytes, cor
                 "threads": plan.threads,
                 "workload_bytes": plan.workload, "duration": plan.duration,
                 "corpus": corpus_name}
+    vmstat = vmstat_delta(first.vmstat, last.vmstat)
+    if "writestall" in last.debug_stat:  # as the simulator counts it (zram_write_page())
+        vmstat["zram_writestall"] = (last.debug_stat["writestall"]
+                                     - first.debug_stat.get("writestall", 0))
     result = make_result(
         source="kernel",
-        vmstat=vmstat_delta(first.vmstat, last.vmstat),
+        vmstat=vmstat,
         measured_seconds=last.t - first.t,
         cpu=cpu,
         latency_us=latency.tolist(),

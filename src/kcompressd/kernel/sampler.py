@@ -54,6 +54,7 @@ class Sample:
     busy: float = 0.0  # CPU-seconds of all CPUs not idle since boot (/proc/stat)
     # thread name -> (voluntary, nonvoluntary) context switches so far
     switches: dict[str, tuple[int, int]] = field(default_factory=dict)
+    debug_stat: dict[str, int] = field(default_factory=dict)  # zram's writestall, miss_free
 
 
 def headroom(meminfo: dict[str, int], swap_free: int, mm_stat: dict[str, int],
@@ -100,7 +101,7 @@ class Sampler:
         switches = {name: n for name, pid in self.threads.items()
                     if (n := context_switches(pid)) is not None}
         s = Sample(t, vm, mi, cpu, mm, headroom(mi, swap_free, mm, self.planned_ratio),
-                   cpus_busy_seconds(), switches)
+                   cpus_busy_seconds(), switches, self.device.debug_stat())
         self._record(s)
         self.samples.append(s)
         self.tick_seconds = time.thread_time() - cpu0

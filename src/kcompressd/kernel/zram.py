@@ -14,7 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kcompressd.backends.zram_stats import IO_STAT_FIELDS, MM_STAT_FIELDS, parse_stat
+from kcompressd.backends.zram_stats import (
+    IO_STAT_FIELDS,
+    MM_STAT_FIELDS,
+    parse_debug_stat,
+    parse_stat,
+)
 from kcompressd.errors import KcompressdError
 from kcompressd.kernel import sysfs
 
@@ -54,6 +59,15 @@ class ZramDevice:
 
     def mm_stat(self) -> dict[str, int]:
         return parse_stat(self.attr("mm_stat"), MM_STAT_FIELDS)
+
+    def debug_stat(self) -> dict[str, int]:
+        """`writestall` (the first zs_malloc() failed, the second one reclaimed with GFP_NOIO)
+        and `miss_free`; {} where the kernel has no such file or another version of it."""
+        try:
+            text = self.attr("debug_stat")
+        except KcompressdError:
+            return {}
+        return parse_debug_stat(text)
 
     def io_stat(self) -> dict[str, int]:
         return parse_stat(self.attr("io_stat"), IO_STAT_FIELDS)
