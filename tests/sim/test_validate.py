@@ -57,6 +57,13 @@ def test_the_plan_becomes_the_scenario(measured: str) -> None:
     assert (s["workload"]["touch_us"], s["workload"]["revisit_us"],
             s["workload"]["fault_us"]) == (2.0, 0.3, 1.5)
     assert s["run"]["duration_s"] - s["run"]["warmup_s"] == pytest.approx(10.0)
+    assert s["swap"]["zeromap"] is False  # the kernel counted no swpout_zero: it has none
+
+
+def test_a_kernel_that_counts_zero_swapouts_has_the_zeromap(measured: str) -> None:
+    run = real()
+    run["meta"]["vmstat_outside_window"] = {"swpout_zero": 3}
+    assert load_scenario("phone-memeater", plan_overrides(run, measured)[0])["swap"]["zeromap"]
 
 
 def test_a_profile_without_eater_costs_cannot_replay_a_run() -> None:

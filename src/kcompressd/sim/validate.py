@@ -51,6 +51,8 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
         f'swap.algorithm="{plan["algorithm"]}"',
         f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
         f'swap.corpus="{wl["corpus"]}"',
+        # a kernel with the swap zeromap (6.12 and later) counts its zero-filled swap-outs
+        f"swap.zeromap={'true' if zeromap(real) else 'false'}",
         'workload.kind="memeater"', f"workload.threads={threads}", "workload.alloc_mb=0",
         f"workload.region_mb={int(plan['per_eater']) // MB}",
         f"workload.prefill_mb={prefill // MB}",
@@ -66,6 +68,13 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
                  if k in SYSCTL_PARAMS]
         return sets, "kcompressd"
     return sets, "none"
+
+
+def zeromap(real: Mapping[str, Any]) -> bool:
+    """Whether the real kernel has the swap zeromap: it counted swpout_zero, in the window or
+    around it (a feature, not a version: backports and older kernels differ)."""
+    outside = real["meta"].get("vmstat_outside_window") or {}
+    return "swpout_zero" in real["vmstat"] or "swpout_zero" in outside
 
 
 def other_cpus(real: Mapping[str, Any]) -> float:
@@ -107,6 +116,8 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
         "allocstall/s": rates.get("allocstall", 0.0),
         "pswpout/s": rates.get("pswpout", 0.0),
         "pswpin/s": rates.get("pswpin", 0.0),
+        "swpout_zero/s": rates.get("swpout_zero", 0.0),
+        "zram_writestall/s": rates.get("zram_writestall", 0.0),
         "kswapd cpu share": sum(v for k, v in cpu.items() if k.startswith("kswapd")) / secs,
         "workers cpu share": sum(v for k, v in cpu.items()
                                  if k.startswith("kcompressd")) / secs,
