@@ -33,6 +33,7 @@ from kcompressd.mm.system import MemorySystem
 from kcompressd.mm.vmscan import kswapd
 from kcompressd.mm.watermarks import default_min_free_kbytes, setup_per_zone_wmarks
 from kcompressd.mm.workload import (
+    CHUNK_PAGES,
     EaterCosts,
     Region,
     background_load,
@@ -313,6 +314,9 @@ def _result(m: Machine, seed: int, snap: dict[str, Any], t_end: float,
              for name, (s, c) in sorted(mm.cpu_split.items())}
     workload: dict[str, Any] = {"kind": wl.kind, "threads": wl.threads,
                                 "oom_killed": mm.oom_victim}
+    if wl.region_mb:  # the eaters' progress, counted as kcompressd bench counts it
+        workload["chunks"] = len(mm.chunk_us)
+        workload["pages_written"] = len(mm.chunk_us) * CHUNK_PAGES
     if start is not None:
         complete = len(finished) == wl.threads
         workload["completed"] = complete
