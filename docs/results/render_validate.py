@@ -20,8 +20,8 @@ from pathlib import Path
 from kcompressd.sim.validate import metrics, switch_rates
 
 HELD = ("pgsteal_kswapd/s", "pgsteal_direct/s", "kswapd cpu share")
-SHOWN = (*HELD, "workers cpu share", "pswpin/s", "allocstall/s", "stall p50 (us)",
-         "stall p99 (us)", "zram mem_used_total")
+SHOWN = (*HELD, "workers cpu share", "eater pages/s", "pswpin/s", "allocstall/s",
+         "stall p50 (us)", "stall p99 (us)", "zram mem_used_total")
 BASELINES = {1: "base", 2: "cpu2"}  # the offload-off setting of each guest shape
 LIMIT = 0.20
 
@@ -56,7 +56,7 @@ def spread(docs: list[dict]) -> str:
 
 def medians(docs: list[dict], side: str) -> dict[str, float]:
     ms = [metrics(d[side]) for d in docs]
-    return {k: statistics.median(m[k] for m in ms) for k in ms[0]}
+    return {k: statistics.median(m[k] for m in ms) for k in ms[0] if all(k in m for m in ms)}
 
 
 def main(paths: list[str]) -> None:
@@ -73,6 +73,9 @@ def main(paths: list[str]) -> None:
         r, s = real[name], sim[name]
         cells, ok = [], True
         for k in SHOWN:
+            if k not in r or k not in s:  # a result made before it was counted
+                cells.append("—")
+                continue
             e = (s[k] - r[k]) / r[k] if r[k] else None
             cells.append(f"{fmt(r[k])} / {fmt(s[k])}" + ("" if e is None else f" ({e:+.0%})"))
             if k in HELD:

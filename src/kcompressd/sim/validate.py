@@ -124,6 +124,9 @@ def metrics(result: Mapping[str, Any]) -> dict[str, float]:
         "kswapd efficiency": summary["kswapd_efficiency"],
         "kswapd cpu us/page": summary["kswapd_cpu_us_per_page"],
     }
+    written = (result.get("workload") or {}).get("pages_written")
+    if written is not None:  # the eaters' progress
+        out["eater pages/s"] = written / secs
     switches = switch_rates(result)
     if switches is not None:
         for who, _ in SWITCHERS:
