@@ -21,7 +21,7 @@ if [ ! -f "$corpus" ]; then
 	mkdir -p "$(dirname "$corpus")"
 	prof=$(mktemp -d)
 	chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$prof" \
-		"file://$(realpath "$(dirname "$0")/../sweeps/index.html")" >/dev/null 2>&1 &
+		"file://$(realpath "$(dirname "$0")/../validation.md")" >/dev/null 2>&1 &
 	sleep 8
 	kcompressd corpus capture --pid "$(pgrep -o -f "user-data-dir=$prof")" -o "$corpus" \
 		--max-pages 4096
