@@ -86,8 +86,8 @@ def shrink_batch(mm: MemorySystem, sc: ScanControl, limit: int = BIG_SCAN
             # isolate_folio() skips it, back to the head of its generation, not counted as
             # scanned (PGSCAN_SKIP) but walked over at the model's one per-folio scan cost;
             # shrink_folio_list() checks its references first, then keeps it (keep_locked).
-            if node.lru.gen:
-                node.lru.putback_skipped(count, flags)
+            if isinstance(lru, GenLru):
+                lru.putback_skipped(count, flags)
                 skip += count
                 continue
             if not flags & (YOUNG | HOT):
