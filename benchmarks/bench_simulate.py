@@ -51,6 +51,13 @@ s kcompressd 0.73 -> 0.70 (0.97x, events 1.10x), kcompressd-unofficial 0.82 -> 0
 1.02x), parallel-swapper 1.22 -> 0.69 (0.57x, events 1.51x: its workers, woken per batch,
 are often runnable but not running while kswapd queues).
 
+This round's mechanisms (GFP_NOIO reclaim of v2's worker, the swap zeromap, single folios
+drawn from the whole corpus; `--before a702e63 --designs none,kcompressd-v2,kcompressd
+--skip-memory`, one run, quiet host, 2026-12-07): sim s per CPU s none 4.12 -> 4.14 (1.00x),
+kcompressd-v2 0.47 -> 0.45 (0.95x, events 1.05x: its worker now reclaims with GFP_NOIO 892
+times a second), kcompressd 0.33 -> 0.32 (0.97x, events 1.02x). This machine (an Intel Xeon)
+is slower than the one of the figures above.
+
 Compiled by mypyc (`--compiled`: setup.py's modules, sim/core, mm/*, backends/zram_cost and
 the designs), whole runs, one run on a quiet host, the same events and results
 (tests/test_setup.py): sim s per CPU s none 6.49 -> 9.72 (1.50x), kcompressd-v1 0.37 -> 0.65
