@@ -36,6 +36,13 @@ VMSTAT_COUNTERS = (
 )
 
 
+def kernel_has_zeromap(result: Mapping[str, Any]) -> bool:
+    """Whether the kernel a real result came from has the swap zeromap (6.12 and later): it
+    counted swpout_zero, in the window or around it (a feature, not a version)."""
+    outside = (result.get("meta") or {}).get("vmstat_outside_window") or {}
+    return "swpout_zero" in result["vmstat"] or "swpout_zero" in outside
+
+
 def thread_switches(end: tuple[int, int], start: tuple[int, int] = (0, 0)) -> dict[str, int]:
     """One thread's context switches in `meta.thread_switches`, from its (voluntary,
     nonvoluntary) counts at the window's end and start: the times it left its CPU by blocking

@@ -96,6 +96,16 @@ class ZramCostModel:
         return len(self.cost)
 
 
+def _draws(model: ZramCostModel, idx: np.ndarray) -> list[Draw]:
+    """One Draw per row of `idx`, the pages at those indices aggregated."""
+    n = idx.shape[1]
+    cost, same, huge = (model.cost[idx].sum(axis=1), model.same[idx].sum(axis=1),
+                        model.huge[idx].sum(axis=1))
+    cbytes, zs = model.stored_len[idx].sum(axis=1), model.zs_rate[idx].sum(axis=1)
+    return [Draw(n, c, s, h, b, z) for c, s, h, b, z in zip(
+        cost.tolist(), same.tolist(), huge.tolist(), cbytes.tolist(), zs.tolist(), strict=True)]
+
+
 class ZramSampler:
     """Random batches of corpus pages, deterministic for a seed.
 
@@ -114,22 +124,11 @@ class ZramSampler:
         # One page: every corpus page, each equally likely (`_one()`); a pool of 512 random
         # pages would hold a quarter of a 2,048-page corpus, a few % off its means, for every
         # design whose workers write folio by folio.
-        self._pages = [Draw(1, c, int(s), int(h), b, z) for c, s, h, b, z in zip(
-            model.cost.tolist(), model.same.tolist(), model.huge.tolist(),
-            model.stored_len.tolist(), model.zs_rate.tolist(), strict=True)]
+        self._pages = _draws(model, np.arange(model.pages)[:, None])
         self._page_bits = max(1, (len(self._pages) - 1).bit_length())
         self._pools: list[list[Draw]] = [[], []]
         for n in range(2, SWAP_CLUSTER_MAX + 1):
-            idx = rng.integers(0, model.pages, size=(size, n))
-            cost = model.cost[idx].sum(axis=1)
-            same = model.same[idx].sum(axis=1)
-            huge = model.huge[idx].sum(axis=1)
-            cbytes = model.stored_len[idx].sum(axis=1)
-            zs = model.zs_rate[idx].sum(axis=1)
-            self._pools.append([
-                Draw(n, c, s, h, b, z) for c, s, h, b, z in zip(
-                    cost.tolist(), same.tolist(), huge.tolist(), cbytes.tolist(), zs.tolist(),
-                    strict=True)])
+            self._pools.append(_draws(model, rng.integers(0, model.pages, size=(size, n))))
         self._zero_pools: list[list[int]] = [[0]]
         if zero_fraction > 0:
             for n in range(1, SWAP_CLUSTER_MAX + 1):
@@ -171,7 +170,7 @@ class ZramSampler:
     def draw_many(self, n: int) -> Draw:
         """Any number of pages, drawn SWAP_CLUSTER_MAX at a time and summed in that order."""
         if n <= SWAP_CLUSTER_MAX:
-            return self.draw(n)
+            return self._one() if n == 1 else self._pools[n][self._rand(self._bits)]
         cost = zs_pages = 0.0
         same = huge = compr_bytes = 0
         left = n

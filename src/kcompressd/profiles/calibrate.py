@@ -34,6 +34,7 @@ from kcompressd.errors import KcompressdError
 from kcompressd.profiles import Profile, Sourced
 from kcompressd.profiles.codec_costs import CodecCosts
 from kcompressd.profiles.measure import SwitchCosts, cpu_model
+from kcompressd.result import kernel_has_zeromap
 
 UNMAP_SHARE = 0.5  # assumption for results whose perf profile does not keep unmap apart
 ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)")
@@ -130,10 +131,10 @@ def kswapd_split(bench: Mapping[str, Any], plain: Mapping[str, Any] | None = Non
     }
 
 
-def zram_pages(sizes: PageSizes, vmstat: Mapping[str, int]) -> PageSizes:
-    """The corpus pages the run's zram saw: a kernel with the swap zeromap (it counts
-    swpout_zero) keeps zero-filled pages out of zram, so they are not in pswpout either."""
-    return sizes.without_zero() if "swpout_zero" in vmstat else sizes
+def zram_pages(sizes: PageSizes, run: Mapping[str, Any]) -> PageSizes:
+    """The corpus pages the run's zram saw: a kernel with the swap zeromap keeps zero-filled
+    pages out of zram, so they are not in pswpout either."""
+    return sizes.without_zero() if kernel_has_zeromap(run) else sizes
 
 
 def pool_runs(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -177,7 +178,7 @@ def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
     zero_in = min(vm.get("swpin_zero", 0), written - new - swapins)  # faults, no zram read
     decompress = 0.0
     if codec is not None:
-        sizes = zram_pages(page_sizes(corpus_pages, algorithm), vm)
+        sizes = zram_pages(page_sizes(corpus_pages, algorithm), run)
         decompress = float(np.where(sizes.same_filled, 0.0,
                                     codec.decompress(sizes.comp_len)).mean())
     loop = (new * eater_ns["touch"] + swapins * (eater_ns["revisit"] + eater_ns["fault"] +
@@ -209,6 +210,7 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
     """A measured profile from the codec tables, a baseline bench result (and the same run
     without perf, see kswapd_split), the eater loop's timings and the memory."""
     k = kswapd_split(bench, plain)
+    run = plain if plain is not None else bench  # the CPU and counts (see kswapd_split)
     algorithm = bench.get("meta", {}).get("plan", {}).get("algorithm", "lz4")
     src = (f"baseline bench --perf {bench_origin} (its shares of kswapd's samples) and "
            f"without perf ({k['kswapd_cpu_s']:.2f} s of kswapd CPU)" if plain is not None
@@ -235,8 +237,7 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
         f"{src}: kswapd CPU per pgsteal_kswapd, what the costs add up to")}
     kernel_ns = k["compress_s"] / k["writes_kswapd"] * 1e9
     if algorithm in codecs:
-        sizes = zram_pages(page_sizes(corpus_pages, algorithm),
-                           (plain if plain is not None else bench)["vmstat"])
+        sizes = zram_pages(page_sizes(corpus_pages, algorithm), run)
         table_ns = np.where(sizes.same_filled, 0.0, codecs[algorithm].compress(sizes.comp_len))
         factor = kernel_ns / float(table_ns.mean())
         why = (f"kernel {algorithm} per kswapd write to zram from perf ({kernel_ns:.0f} ns) "
@@ -257,9 +258,8 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
                                            "cost (a write and a read in one thread)")
         cpu["mm_switch_us"] = Sourced(float(f"{switch.mm:.4g}"), f"{how}, between two "
                                       "processes, less the same between two threads")
-    slower, why_slower = eater_in_run_factor(plain if plain is not None else bench, eater_ns,
-                                             k, codecs.get(algorithm), corpus_pages,
-                                             algorithm)
+    slower, why_slower = eater_in_run_factor(run, eater_ns, k, codecs.get(algorithm),
+                                             corpus_pages, algorithm)
     info = {**info, "eater_in_run_factor": Sourced(float(f"{slower:.4g}"), why_slower)}
     how = (f"the bench eater's loop on 64 MiB of {corpus}, no reclaim, min of 3 passes, x "
            f"{slower:.3g} (eater_in_run_factor)")

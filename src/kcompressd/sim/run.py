@@ -186,8 +186,8 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     if swap.zeromap:  # zram sees only the other pages (see backends.zram_cost)
         zero = float(sizes.zero.mean())
         if zero:
+            table_ns = table_ns[~sizes.zero]
             sizes = sizes.without_zero()
-            table_ns = np.where(sizes.same_filled, 0.0, table.compress(sizes.comp_len))
     # A page's store costs its compression and the store step's own work (Costs.write).
     model = ZramCostModel(sizes, table_ns * costs.compress_scale + costs.write,
                           chain_size=swap.chain_size)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kcompressd.errors import KcompressdError
+from kcompressd.result import kernel_has_zeromap
 from kcompressd.sim.metrics import reclaim_summary
 
 MB = 1 << 20
@@ -52,7 +53,7 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
         f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
         f'swap.corpus="{wl["corpus"]}"',
         # a kernel with the swap zeromap (6.12 and later) counts its zero-filled swap-outs
-        f"swap.zeromap={'true' if zeromap(real) else 'false'}",
+        f"swap.zeromap={'true' if kernel_has_zeromap(real) else 'false'}",
         'workload.kind="memeater"', f"workload.threads={threads}", "workload.alloc_mb=0",
         f"workload.region_mb={int(plan['per_eater']) // MB}",
         f"workload.prefill_mb={prefill // MB}",
@@ -68,13 +69,6 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
                  if k in SYSCTL_PARAMS]
         return sets, "kcompressd"
     return sets, "none"
-
-
-def zeromap(real: Mapping[str, Any]) -> bool:
-    """Whether the real kernel has the swap zeromap: it counted swpout_zero, in the window or
-    around it (a feature, not a version: backports and older kernels differ)."""
-    outside = real["meta"].get("vmstat_outside_window") or {}
-    return "swpout_zero" in real["vmstat"] or "swpout_zero" in outside
 
 
 def other_cpus(real: Mapping[str, Any]) -> float:
