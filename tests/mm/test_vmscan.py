@@ -339,6 +339,20 @@ def test_a_worker_without_pf_memalloc_enters_direct_reclaim() -> None:
     assert with_memalloc["kcompressd_written"] == 32
 
 
+def test_a_noio_reclaim_that_can_do_nothing_does_not_spin() -> None:
+    m = machine("kcompressd", "design.depth=32", "design.memalloc=0")
+    node = m.nodes[0]
+    node.free = node.wmark.min - 1  # the worker's first zs_malloc() fails
+    node.kswapd_failures = 16  # keep kswapd out of it
+
+    def body(sc):
+        yield from shrink_batch(m.mm, sc)  # 32 folios queued, each with its slot
+        m.mm.store.slots_used = m.mm.store.nr_slots  # then no slot left: nothing to scan for
+
+    drive(m, body, 0.05)  # returns: the worker's passes take no time, so it stops retrying
+    assert m.mm.vm["zram_writestall"] >= 1 and m.mm.vm["kcompressd_written"] == 32
+
+
 def test_gfp_noio_reclaim_keeps_unwritten_anon_and_frees_written_folios() -> None:
     def run(may_io: bool) -> tuple[dict[str, int], int]:
         m = machine("none")

@@ -250,17 +250,19 @@ def zram_writestall(mm: MemorySystem, th: Thread, node: Node, d: Draw
     out anon folios, only free those already written; a worker is a kernel thread, never
     throttled on pfmemalloc_wait. An order-0 GFP_NOIO allocation does not fail: without
     __GFP_FS `out_of_memory()` reports progress and the slow path retries, so the worker
-    reclaims until the page is there (only with nothing left on the LRU to scan, where the
-    kernel would spin forever, the model stops and lets the store try the reserves).
+    reclaims until the page is there (only where its passes can do nothing, nothing left on
+    the LRU or no swap slot to scan for, and the kernel would spin without a change, the
+    model stops and lets the store try the reserves).
     """
     from kcompressd.mm.page_alloc import reclaim_for
 
     mm.vm["zram_writestall"] += 1
     mm.wakeup_kswapd(node)
     while node.lru.pages:
+        t = mm.sim.now
         got = yield from reclaim_for(mm, th, [node], mm.store.zspages_needed(d), kthread=True,
                                      may_io=False)
-        if got is not None:
+        if got is not None or mm.sim.now == t:
             break
     mm.account_compress(th, d.cost)
     yield (RUN, d.cost)
