@@ -242,6 +242,14 @@ def test_result_records_the_effective_scenario_and_the_title_the_overrides() -> 
     assert SEED_NOTE in r.stderr
 
 
+def test_a_duration_set_as_an_override_is_shown_as_one() -> None:
+    r = run_kcompressd("simulate", "-d", "none", "--set", "run.duration_s=0.3", "--set",
+                       "run.warmup_s=0.1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["meta"]["overrides"] == ["run.duration_s=0.3",
+                                                         "run.warmup_s=0.1"]
+
+
 def test_design_warnings_reach_stderr_and_the_table() -> None:
     r = run_kcompressd("simulate", "server-numa", "-d", "kcompressd-v1", "--duration", "1.2")
     assert r.returncode == 0, r.stderr

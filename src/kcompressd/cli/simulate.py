@@ -174,8 +174,7 @@ def simulate_cmd(
                                           [n for n, _ in list_designs()])
     notes = _check_design_params(sc, designs, comparison)
     traces, plots = _outputs(trace, plot, designs, comparison)
-    shown = [o if not o.startswith("run.duration_s=") else f"--duration {duration:g}"
-             for o in overrides]
+    shown = [*(sets or ()), *([f"--duration {duration:g}"] if duration is not None else [])]
     for text in notes:
         note(text)
 
