@@ -54,6 +54,7 @@ class MemorySection:
     min_free_kbytes: int  # 0: calculate_min_free_kbytes()
     watermark_scale_factor: int
     lru: str  # "classic" or "mglru"
+    anon_start: str  # "steady" or "fresh"
 
 
 @dataclass(frozen=True)

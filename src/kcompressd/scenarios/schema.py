@@ -55,6 +55,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "watermark_scale_factor": Field(10, "vm.watermark_scale_factor", 1, 3000),
         "lru": Field("classic", "reclaim LRU: classic (active/inactive) or mglru (lru_gen)",
                      choices=("classic", "mglru")),
+        "anon_start": Field("steady", "the anonymous memory's LRU at start: steady (as steady "
+                            "reclaim leaves it, folios seen once and not yet alternating) or "
+                            "fresh (just faulted in, young, never scanned: a machine that has "
+                            "not reclaimed since it was filled)", choices=("steady", "fresh")),
     },
     "swap": {
         "backend": Field("zram", "swap device", choices=("zram",)),

@@ -93,7 +93,9 @@ def _build_nodes(cfg: ScenarioConfig) -> list[Node]:
         anon = node.free - free
         if anon < hot:
             raise KcompressdError("memory.free_mb: no room left for workload.hot_mb")
-        if mem.lru == "mglru":
+        if mem.anon_start == "fresh":  # folio_add_lru() at each fault, no scan since
+            node.lru.add_inactive_head(anon - hot, YOUNG)
+        elif mem.lru == "mglru":
             _steady_state_generations(node, anon - hot)
         else:
             _steady_state_lru(node, anon - hot)
