@@ -87,6 +87,11 @@ def test_short_run_counters_agree_with_proc_vmstat(corpus: Path, tmp_path: Path)
     # sample can come late (the harness itself may wait in reclaim), never early.
     assert 10 <= result["meta"]["measured_seconds"] < 15
     assert result["cpu"]["kswapd0"] > 0
+    # Prefilled to near the watermarks: the window opens with most of memory anon on the LRU.
+    start = result["meta"]["window_start"]
+    prefilled = plan.prefill * plan.threads // 4096
+    assert start["inactive_anon_pages"] + start["active_anon_pages"] >= prefilled // 2
+    assert start["free_pages"] > 0
     assert {"eater0", "eater1"} <= set(result["cpu"]) or result["workload"]["threads"] == 1
     assert result["latency"]["count"] == result["workload"]["chunks"] > 0
     assert sum(result["latency_histogram"]["count"]) == result["workload"]["chunks"]

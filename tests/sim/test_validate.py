@@ -51,6 +51,7 @@ def test_the_plan_becomes_the_scenario(measured: str) -> None:
     assert s["machine"]["cpus"] == 2 and s["memory"]["lru"] == "classic"
     assert s["memory"]["total_mb"] == 8192 and s["memory"]["unreclaimable_mb"] == 4096
     assert s["memory"]["free_mb"] == 2048  # play minus what the two eaters prefilled
+    assert s["memory"]["anon_start"] == "fresh"  # prefilled just before: never scanned
     assert s["workload"]["threads"] == 2 and s["workload"]["alloc_mb"] == 0
     # The bench's eaters: regions written pass after pass, at the profile's measured costs.
     assert (s["workload"]["region_mb"], s["workload"]["prefill_mb"]) == (3072, 1024)
@@ -58,6 +59,17 @@ def test_the_plan_becomes_the_scenario(measured: str) -> None:
             s["workload"]["fault_us"]) == (2.0, 0.3, 1.5)
     assert s["run"]["duration_s"] - s["run"]["warmup_s"] == pytest.approx(10.0)
     assert s["swap"]["zeromap"] is False  # the kernel counted no swpout_zero: it has none
+
+
+def test_the_memory_measured_as_the_window_opened_wins_over_the_plan(measured: str) -> None:
+    run = real()
+    # The page cache dropped before the window and other processes' anon memory.
+    run["meta"]["window_start"] = {"free_pages": 2560 * MB // 4096,
+                                   "inactive_anon_pages": 2300 * MB // 4096,
+                                   "active_anon_pages": 100 * MB // 4096}
+    s = load_scenario("phone-memeater", plan_overrides(run, measured)[0])
+    assert s["memory"]["free_mb"] == 2560
+    assert s["memory"]["unreclaimable_mb"] == 8192 - 2560 - 2400
 
 
 def test_a_kernel_that_counts_zero_swapouts_has_the_zeromap(measured: str) -> None:

@@ -301,12 +301,22 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, 
                            "sampler_cpu_seconds": sampler_cpu,
                            "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play,
+                           "window_start": window_start(sampler.samples[0].vmstat),
                            "kcompressd": (setting or {}).get(KCOMPRESSD_SYSCTL),
                            "sysctls": setting or {},
                            "wall_seconds": time.monotonic() - wall0})
     if profile is not None:
         result["profile"] = profile
     return Run(result, timeline)
+
+
+def window_start(vmstat: dict[str, int]) -> dict[str, int]:
+    """Memory as the window opens: free pages and the anon LRU, so that a replay starts from
+    the machine's state rather than from the plan's arithmetic (the page cache dropped, other
+    processes' anon memory)."""
+    return {"free_pages": vmstat["nr_free_pages"],
+            "inactive_anon_pages": vmstat["nr_inactive_anon"],
+            "active_anon_pages": vmstat["nr_active_anon"]}
 
 
 def check_data(reports: list[EaterReport | None]) -> None:

@@ -1,13 +1,14 @@
 """Holding the simulator against a real run: the same plan as a scenario, and the errors.
 
 `plan_overrides()` turns a real `kcompressd bench` result into the scenario overrides that
-run the simulator on the same machine shape and plan: the memory the eaters play in (MemTotal
-minus what the hugepage balloon and the kernel hold), the eaters' regions and prefill (region
-eaters, with the profile's measured per-page costs), the zram device and codec, the corpus,
-the measured duration, the CPU time the run spent besides its tracked threads (as background
-load) and, on a kernel carrying the kcompressd patch, its sysctls as the `kcompressd` design's
-parameters. `errors()` compares the metrics the
-issue names, as relative errors (sim - real) / real.
+run the simulator on the same machine shape and plan: the memory free and the anon memory on
+the LRU as the window opened (the rest of MemTotal, the hugepage balloon and the kernel's, is
+out of reclaim's reach), that anon memory fresh (the bench prefills just before its window),
+the eaters' regions and prefill (region eaters, with the profile's measured per-page costs),
+the zram device and codec, the corpus, the measured duration, the CPU time the run spent
+besides its tracked threads (as background load) and, on a kernel carrying the kcompressd
+patch, its sysctls as the `kcompressd` design's parameters. `errors()` compares the metrics
+the issue names, as relative errors (sim - real) / real.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kcompressd import PAGE_SIZE
 from kcompressd.errors import KcompressdError
 from kcompressd.result import kernel_has_zeromap
 from kcompressd.sim.metrics import reclaim_summary
@@ -41,14 +43,17 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
     meta, wl = real["meta"], real["workload"]
     plan = meta["plan"]
     threads = int(plan["threads"])
-    play, total = int(plan["play"]), int(plan["mem_total"])
+    total = int(plan["mem_total"])
     prefill = int(plan["prefill"])
-    free = max(0, play - prefill * threads)
+    free, anon = start_memory(meta)
     sets = [
         f'profile="{profile}"',
         f"machine.cpus={int(meta['cpus'])}", "machine.big_cpus=-1", "machine.nodes=1",
-        f"memory.total_mb={total // MB}", f"memory.unreclaimable_mb={(total - play) // MB}",
-        f"memory.free_mb={free // MB}", 'memory.lru="classic"',
+        f"memory.total_mb={total // MB}",
+        f"memory.unreclaimable_mb={round((total - free - anon) / MB)}",
+        f"memory.free_mb={round(free / MB)}", 'memory.lru="classic"',
+        # The bench prefills just before its window: nothing has been scanned yet.
+        'memory.anon_start="fresh"',
         f'swap.algorithm="{plan["algorithm"]}"',
         f"swap.disksize_mb={int(plan['zram_disksize']) // MB}",
         f'swap.corpus="{wl["corpus"]}"',
@@ -69,6 +74,20 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
                  if k in SYSCTL_PARAMS]
         return sets, "kcompressd"
     return sets, "none"
+
+
+def start_memory(meta: Mapping[str, Any]) -> tuple[int, int]:
+    """Bytes free and bytes of anon memory on the LRU as the real window opened: measured
+    (meta.window_start) where the bench recorded it, else the plan's arithmetic (what was in
+    play less the eaters' prefill, and only the prefill as anon), which misses the page cache
+    the bench dropped and the anon memory of the other processes."""
+    start = meta.get("window_start")
+    if start is not None:
+        return (start["free_pages"] * PAGE_SIZE,
+                (start["inactive_anon_pages"] + start["active_anon_pages"]) * PAGE_SIZE)
+    plan = meta["plan"]
+    prefilled = int(plan["prefill"]) * int(plan["threads"])
+    return max(0, int(plan["play"]) - prefilled), prefilled
 
 
 def other_cpus(real: Mapping[str, Any]) -> float:
