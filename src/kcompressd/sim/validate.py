@@ -49,6 +49,10 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
     sets = [
         f'profile="{profile}"',
         f"machine.cpus={int(meta['cpus'])}", "machine.big_cpus=-1", "machine.nodes=1",
+        # The bench's eaters share its session: on the host, whose kernel has autogroup
+        # enabled (Debian's default), one task group; the lab's guest kernel has none
+        # (CONFIG_SCHED_AUTOGROUP unset) and runs the job in the root group.
+        f"machine.autogroup={'false' if meta.get('vm') else 'true'}",
         f"memory.total_mb={total // MB}",
         f"memory.unreclaimable_mb={round((total - free - anon) / MB)}",
         f"memory.free_mb={round(free / MB)}", 'memory.lru="classic"',
