@@ -336,8 +336,10 @@ def test_a_woken_thread_goes_to_an_idle_cpu_not_behind_a_busy_one() -> None:
     assert ran == [(pytest.approx(5e-3), 1)]
 
 
-def _two_hogs_and_one_that_blocks(block_at: float) -> tuple[Sim, list[Thread]]:
-    """Hogs a and b share CPU 0; t runs on CPU 1 until `block_at`, then sleeps."""
+def _two_hogs_and_one_that_blocks(block_at: float, until: float | None = None
+                                  ) -> tuple[Sim, list[Thread]]:
+    """Hogs a and b share CPU 0; t runs on CPU 1 until `block_at`, then sleeps; run to just
+    before `block_at` (or to `until`)."""
     sim = Sim([1.0, 1.0], context_switch=0.0, wakeup_latency=0.0, base_slice=0.75e-3,
               tick=1e-3)
 
@@ -352,7 +354,7 @@ def _two_hogs_and_one_that_blocks(block_at: float) -> tuple[Sim, list[Thread]]:
     a = sim.spawn("a", hog())
     t = sim.spawn("t", blocks())
     b = sim.spawn("b", hog())
-    sim.run(block_at - 1e-9)
+    sim.run(block_at - 1e-9 if until is None else until)
     assert (a.task_cpu.index, b.task_cpu.index, t.task_cpu.index) == (0, 0, 1)
     return sim, [a, b]
 
@@ -422,3 +424,17 @@ def test_a_thread_runs_only_on_its_allowed_cpus() -> None:
     assert sim.busy_time(sim._by_index[0]) == 0.0
     with pytest.raises(ValueError):
         sim.spawn("x", hog(), cpus=[2])
+
+
+def test_the_periodic_balance_leaves_a_cache_hot_thread_until_balances_keep_failing() -> None:
+    # Hogs a and b share CPU 0, t is alone on CPU 1; CPU 1's balance at 2 ms found the
+    # imbalance and could not move a whole thread (nr_balance_failed 1). At 11.2 ms the hog
+    # waiting on CPU 0 ran 0.2 ms ago: task_hot() keeps it there, a second failure; with more
+    # failures than cache_nice_tries (1) can_migrate_task() no longer asks, and it moves.
+    sim, hogs = _two_hogs_and_one_that_blocks(1.0, until=11.2e-3)
+    lone = sim._by_index[1]
+    waiting = next(h for h in hogs if not h.running)
+    assert lone.nr_balance_failed == 1 and sim.now - waiting._seg_start < 0.5e-3
+    assert sim._sched_balance_rq(lone, False) == 0 and lone.nr_balance_failed == 2
+    assert waiting.task_cpu.index == 0
+    assert sim._sched_balance_rq(lone, False) == 1 and waiting.task_cpu is lone
