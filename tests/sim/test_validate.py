@@ -72,6 +72,17 @@ def test_the_memory_measured_as_the_window_opened_wins_over_the_plan(measured: s
     assert s["memory"]["unreclaimable_mb"] == 8192 - 2560 - 2400
 
 
+@pytest.mark.parametrize(("meta", "grouped"), [
+    ({"sched_autogroup": True}, True), ({"sched_autogroup": False, "vm": {}}, False),
+    ({}, True), ({"vm": {"cpus": 1}}, False)])  # before it was recorded: host or guest
+def test_the_eaters_form_one_task_group_where_the_kernel_made_one(
+        measured: str, meta: dict[str, Any], grouped: bool) -> None:
+    run = real()
+    run["meta"].update(meta)
+    s = load_scenario("phone-memeater", plan_overrides(run, measured)[0])
+    assert s["machine"]["autogroup"] is grouped
+
+
 def test_a_kernel_that_counts_zero_swapouts_has_the_zeromap(measured: str) -> None:
     run = real()
     run["meta"]["vmstat_outside_window"] = {"swpout_zero": 3}

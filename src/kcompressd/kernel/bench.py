@@ -41,7 +41,7 @@ from kcompressd.kernel.procstat import reclaim_threads
 from kcompressd.kernel.restore import Restorer
 from kcompressd.kernel.sampler import Sample, Sampler
 from kcompressd.kernel.swap import swapon
-from kcompressd.kernel.sysctl import drop_caches, set_sysctl, sysctl_path
+from kcompressd.kernel.sysctl import drop_caches, sched_autogroup, set_sysctl, sysctl_path
 from kcompressd.kernel.vmstat import read_vmstat, vmstat_delta
 from kcompressd.kernel.workload import CHUNK_PAGES, EaterReport, Eaters
 from kcompressd.outfile import check_writable
@@ -302,6 +302,7 @@ def run_once(plan: Plan, corpus: bytes, corpus_name: str, *, setting: dict[str, 
                            "vmstat_outside_window": outside,
                            "mem_available_in_play": in_play,
                            "window_start": window_start(sampler.samples[0].vmstat),
+                           "sched_autogroup": sched_autogroup(),
                            "kcompressd": (setting or {}).get(KCOMPRESSD_SYSCTL),
                            "sysctls": setting or {},
                            "wall_seconds": time.monotonic() - wall0})

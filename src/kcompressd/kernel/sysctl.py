@@ -20,6 +20,14 @@ def get_sysctl(name: str) -> str:
     return sysfs.read(sysctl_path(name))
 
 
+def sched_autogroup() -> bool:
+    """Whether a new session's processes form one task group (CONFIG_SCHED_AUTOGROUP built in
+    and kernel.sched_autogroup_enabled set): the load balancer then weighs the bench's eaters
+    together as one task. Detected by the file, not the kernel's version."""
+    path = sysctl_path("kernel.sched_autogroup_enabled")
+    return path.exists() and get_sysctl("kernel.sched_autogroup_enabled").strip() == "1"
+
+
 def set_sysctl(restorer: Restorer, name: str, value: str | int) -> None:
     sysfs.set_restoring(restorer, f"sysctl {name}", sysctl_path(name), value)
 

@@ -23,6 +23,7 @@ class MachineSection:
     context_switch_us: float
     mm_switch_us: float
     wakeup_latency_us: float
+    autogroup: bool
     scheduler: str
     base_slice_ms: float
     sched_latency_ms: float

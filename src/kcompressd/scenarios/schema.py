@@ -34,6 +34,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
                               "address space (µs); kernel threads borrow the last one",
                               0.0, 1000.0),
         "wakeup_latency_us": Field(20.0, "from wake_up_process() to runnable (µs)", 0.0, 1e5),
+        "autogroup": Field(False, "the workload's processes form one task group, as one "
+                           "session's do with kernel.sched_autogroup_enabled (or one cgroup): "
+                           "the load balancer weighs them together as one task"),
         "scheduler": Field("eevdf", "fair class: eevdf (Linux 6.6 and later) or cfs (before)",
                            choices=("eevdf", "cfs")),
         "base_slice_ms": Field(0.0, "EEVDF sysctl_sched_base_slice (ms); 0: the kernel's "

@@ -207,10 +207,13 @@ def build(scenario: Scenario, *, design: str | None = None, seed: int = 0,
     mm = MemorySystem(sim, nodes, sampler, store, costs, d, hz=cfg.machine.hz,
                       timeline=Timeline() if timeline else None, swapin_sampler=swapin)
     mm.lru_seq = sum(n.lru.pages for n in nodes)
+    ncpus = cfg.machine.cpus
     for node in nodes:
+        # kswapd_run(): bound to its node's CPUs (cpumask_of_node()), a block of them here.
+        cpus = range(node.id * ncpus // len(nodes), (node.id + 1) * ncpus // len(nodes))
         for i in range(d.kswapd_threads):
             name = f"kswapd{node.id}" if i == 0 else f"kswapd{node.id}:{i}"
-            node.kswapds.append(sim.spawn(name, kswapd(mm, node)))
+            node.kswapds.append(sim.spawn(name, kswapd(mm, node), cpus=cpus))
     d.attach(mm)
     m = Machine(cfg, raw, profile, design_name, params, sim, mm, costs, model)
     if workload:
@@ -222,6 +225,7 @@ def _start_workload(m: Machine) -> None:
     """Allocating threads spread over nodes (local node first in the zonelist), and hogs."""
     wl, sim, nodes = m.cfg.workload, m.sim, m.nodes
     prefix = "launch" if wl.kind == "app-launch" else "eater"
+    group = "workload" if m.cfg.machine.autogroup else None
     per_thread = _pages(wl.alloc_mb)
 
     def done(name: str) -> None:
@@ -240,7 +244,8 @@ def _start_workload(m: Machine) -> None:
                 body = region_eater(m.mm, zonelist, region, costs, m.mm.chunk_us)
             else:
                 body = memory_eater(m.mm, zonelist, per_thread, costs.touch, done)
-            sim.spawn(f"{prefix}{i}", body, mm=f"{prefix}{i}")  # processes, as the bench's
+            # Processes, as the bench's, of one session.
+            sim.spawn(f"{prefix}{i}", body, mm=f"{prefix}{i}", group=group)
 
     sim.call_at(wl.start_s, start)
     for i in range(wl.hogs):

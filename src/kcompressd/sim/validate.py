@@ -49,6 +49,9 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
     sets = [
         f'profile="{profile}"',
         f"machine.cpus={int(meta['cpus'])}", "machine.big_cpus=-1", "machine.nodes=1",
+        # The bench's eaters share its session: one task group where the kernel has autogroup
+        # enabled (Debian's default), the root group where not (the lab's guests).
+        f"machine.autogroup={'true' if has_autogroup(meta) else 'false'}",
         f"memory.total_mb={total // MB}",
         f"memory.unreclaimable_mb={round((total - free - anon) / MB)}",
         f"memory.free_mb={round(free / MB)}", 'memory.lru="classic"',
@@ -74,6 +77,15 @@ def plan_overrides(real: Mapping[str, Any], profile: str, background: int = 0
                  if k in SYSCTL_PARAMS]
         return sets, "kcompressd"
     return sets, "none"
+
+
+def has_autogroup(meta: Mapping[str, Any]) -> bool:
+    """The real run's kernel grouped the bench's session (meta.sched_autogroup); results made
+    before it was recorded: host runs had it (Debian's kernel), lab guests not
+    (CONFIG_SCHED_AUTOGROUP unset)."""
+    if "sched_autogroup" in meta:
+        return bool(meta["sched_autogroup"])
+    return not meta.get("vm")
 
 
 def start_memory(meta: Mapping[str, Any]) -> tuple[int, int]:
