@@ -2,6 +2,7 @@
 
     python docs/results/trace/analyze.py sched TRACE    # the worker's wake-ups, lags, runs
     python docs/results/trace/analyze.py vmscan TRACE   # shrink_inactive outcomes per batch
+    python docs/results/trace/analyze.py shares TRACE   # CPU of each task per half second
 """
 
 from __future__ import annotations
@@ -68,6 +69,28 @@ def sched(lines: list[str]) -> None:
             print(f"{name} ran until preempted: {quantiles(preempted, 'us')}")
 
 
+def shares(lines: list[str]) -> None:
+    """Seconds each of kswapd, the workers, the eaters and the rest ran, from sched_switch, by
+    the half second each run began in: is one vCPU shared fairly between runnable tasks?"""
+    bins: dict[int, Counter[str]] = defaultdict(Counter)
+    cur: str | None = None
+    start = 0.0
+    for line in lines:
+        if not (m := SWITCH.search(line)):
+            continue
+        t = float(m.group(1))
+        if cur is not None:
+            who = next((w for w in ("kswapd", "kcompressd", "eater") if cur.startswith(w)),
+                       "other")
+            bins[int(start * 2)][who] += t - start
+        cur, start = m.group(5), t
+    print("t (s)  kswapd  workers  eaters  other")
+    for b in sorted(bins):
+        c = bins[b]
+        print(f"{b / 2:5.1f}  {c['kswapd']:6.3f}  {c['kcompressd']:7.3f}  {c['eater']:6.3f}"
+              f"  {c['other']:5.3f}")
+
+
 def vmscan(lines: list[str]) -> None:
     """Per reclaimer (kswapd or direct) and LRU type: what shrink_folio_list() did with the
     folios it scanned, as fractions of them, in the bench's window (from the eaters' first to
@@ -97,7 +120,8 @@ def vmscan(lines: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("sched", "vmscan"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("sched", "vmscan", "shares"):
         sys.exit(__doc__)
     with open(sys.argv[2]) as trace:
-        {"sched": sched, "vmscan": vmscan}[sys.argv[1]](trace.read().splitlines())
+        {"sched": sched, "vmscan": vmscan, "shares": shares}[sys.argv[1]](
+            trace.read().splitlines())
