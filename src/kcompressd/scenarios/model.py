@@ -47,7 +47,8 @@ class MachineSection:
 
 @dataclass(frozen=True)
 class MemorySection:
-    """RAM, what reclaim cannot touch, free memory at start, watermark sysctls, the LRU."""
+    """RAM, what reclaim cannot touch, free memory at start, watermark sysctls, the LRU and
+    the state its anon memory starts in."""
 
     total_mb: int
     unreclaimable_mb: int
