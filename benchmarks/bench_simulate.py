@@ -58,6 +58,11 @@ kcompressd-v2 0.47 -> 0.45 (0.95x, events 1.05x: its worker now reclaims with GF
 times a second), kcompressd 0.33 -> 0.32 (0.97x, events 1.02x). This machine (an Intel Xeon)
 is slower than the one of the figures above.
 
+Per-CPU runqueues with wake-up placement and the load balancer (8d94400, `--before 352f018
+--designs none,kcompressd --skip-memory`, four runs on two CPUs shared with a QEMU guest,
+2026-12-07): sim s per CPU s none 1.01, 1.36, 0.99, 1.11x (events 1.05x: the balance events),
+kcompressd 1.02, 0.81, 1.22, 1.08x (events 1.00x): no cost the noise (about 20%) can show.
+
 Compiled by mypyc (`--compiled`: setup.py's modules, sim/core, mm/*, backends/zram_cost and
 the designs), whole runs, one run on a quiet host, the same events and results
 (tests/test_setup.py): sim s per CPU s none 6.49 -> 9.72 (1.50x), kcompressd-v1 0.37 -> 0.65
