@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcompressd.sim.core import RUN, SLEEP, SPIN, WAIT, Sim, Thread
+from kcompressd.sim.core import MIGRATION_COST, RUN, SLEEP, SPIN, WAIT, Sim, Thread
 
 
 def test_work_takes_longer_on_a_slower_cpu() -> None:
@@ -359,11 +359,15 @@ def _two_hogs_and_one_that_blocks(block_at: float, until: float | None = None
     return sim, [a, b]
 
 
+# In _two_hogs_and_one_that_blocks(), the hog waiting on CPU 0 at 11.2 ms last ran at 11 ms.
+HOG_LAST_RAN = 11e-3
+
+
 @pytest.mark.parametrize("block_at, pulled", [
-    # The hog waiting on CPU 0 last ran at 11 ms: at 11.2 ms it is cache-hot (within
-    # sysctl_sched_migration_cost, 0.5 ms: task_hot()) and stays; at 11.7 ms it is not.
-    (11.2e-3, False),
-    (11.7e-3, True),
+    # Within sysctl_sched_migration_cost of its last run it is cache-hot (task_hot()) and
+    # stays; past it, it is not.
+    (HOG_LAST_RAN + MIGRATION_COST - 0.3e-3, False),
+    (HOG_LAST_RAN + MIGRATION_COST + 0.2e-3, True),
 ])
 def test_a_cpu_going_idle_pulls_a_waiting_thread_unless_cache_hot(block_at: float,
                                                                    pulled: bool) -> None:
@@ -431,10 +435,10 @@ def test_the_periodic_balance_leaves_a_cache_hot_thread_until_balances_keep_fail
     # imbalance and could not move a whole thread (nr_balance_failed 1). At 11.2 ms the hog
     # waiting on CPU 0 ran 0.2 ms ago: task_hot() keeps it there, a second failure; with more
     # failures than cache_nice_tries (1) can_migrate_task() no longer asks, and it moves.
-    sim, hogs = _two_hogs_and_one_that_blocks(1.0, until=11.2e-3)
+    sim, hogs = _two_hogs_and_one_that_blocks(1.0, until=HOG_LAST_RAN + 0.2e-3)
     lone = sim._by_index[1]
     waiting = next(h for h in hogs if not h.running)
-    assert lone.nr_balance_failed == 1 and sim.now - waiting._seg_start < 0.5e-3
+    assert lone.nr_balance_failed == 1 and sim.now - waiting._seg_start < MIGRATION_COST
     assert sim._sched_balance_rq(lone, False) == 0 and lone.nr_balance_failed == 2
     assert waiting.task_cpu.index == 0
     assert sim._sched_balance_rq(lone, False) == 1 and waiting.task_cpu is lone
