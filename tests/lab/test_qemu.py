@@ -61,3 +61,15 @@ def test_auto_uses_kvm_only_when_a_probe_boot_works(monkeypatch):
     assert qemu.choose_accel("auto", lambda: True)[0] == "kvm"
     accel, why = qemu.choose_accel("auto", lambda: False)
     assert accel == "tcg" and "probe boot" in why
+
+
+def test_icount_runs_one_tcg_thread_on_an_instruction_clock(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(qemu, "qemu_binary", lambda: "/usr/bin/qemu-system-x86_64")
+    monkeypatch.setattr(qemu, "kvm_capable", lambda: None)  # asked for: never probed, never KVM
+    assert qemu.choose_accel("icount", lambda: pytest.fail("probed"))[0] == "icount"
+    args = qemu.command_line(bzimage=tmp_path / "bzImage", shape=Shape(cpus=2),
+                             accel="icount", init=Path("/x/init.sh"), job=tmp_path,
+                             console=tmp_path / "c")
+    # -icount refuses a thread per vCPU; sleep=off makes an idle guest's clock jump.
+    assert args[args.index("-accel") + 1] == "tcg,thread=single"
+    assert args[args.index("-icount") + 1] == f"shift={qemu.ICOUNT_SHIFT},sleep=off"

@@ -10,4 +10,6 @@ KERNEL = typer.Option(None, help="--vm: a cached kernel's id, 'vanilla', or a bz
 CPUS = typer.Option(2, help="--vm: guest vCPUs.")
 MEMORY = typer.Option(2048, help="--vm: guest memory in MiB.")
 NODES = typer.Option(1, help="--vm: NUMA nodes.")
-ACCEL = typer.Option("auto", help="--vm: auto, kvm or tcg.")
+ACCEL = typer.Option(
+    "auto", help="--vm: auto, kvm, tcg, or icount (TCG whose guest clock counts instructions: "
+    "runs that repeat).")

@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         cpus: int = typer.Option(2, help="Guest vCPUs."),
         memory: int = typer.Option(2048, help="Guest memory in MiB."),
         nodes: int = typer.Option(1, help="NUMA nodes (each has its own kswapd)."),
-        accel: str = typer.Option("auto", help="auto, kvm or tcg."),
+        accel: str = typer.Option("auto", help="auto, kvm, tcg or icount."),
         timeout: float = typer.Option(600.0, help="Seconds before the guest is stopped."),
         disk: int = typer.Option(0, help="MiB of an empty scratch disk, /dev/vda in the guest "
                                  "(e.g. a swap device behind zswap)."),

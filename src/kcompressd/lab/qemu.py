@@ -4,6 +4,14 @@ KVM is used only where the CPU really offers it: `/dev/kvm` alone is not enough 
 it exists but cannot run a stock kernel), so `auto` wants `svm`/`vmx` in /proc/cpuinfo and a
 probe boot that succeeds; anything else runs under TCG, whose timings are an emulated
 machine's and are labelled so.
+
+`icount` is TCG with QEMU's instruction counting: the guest's clock is its instruction count
+(2**ICOUNT_SHIFT ns each), and an idle guest's clock jumps to its next timer. Its timings are
+then those of a fixed-speed machine: a run repeats to within a percent however loaded the host
+is, and the emulator's own costs (its software TLB, its helpers) no longer count as guest time.
+Plain TCG charges them: the same 1-vCPU run there reclaimed 4,000 or 8,000-10,000 pages/s
+(docs/validation.md). The price: vCPUs take turns on one host thread and one clock counts all
+their instructions, so two busy vCPUs run at half the rate each.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ MAX_CPUS = 8  # CONFIG_NR_CPUS of the lab's fragment
 MAX_NODES = 8
 MIN_NODE_MIB = 128
 MSIZE = 524288  # 9p message size: larger reads per round trip
+ICOUNT_SHIFT = 0  # -icount: 1 ns per instruction, a 1 GIPS guest CPU
+ACCELS = ("auto", "kvm", "tcg", "icount")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,9 @@ def kvm_capable() -> str | None:
 def accel_args(accel: str) -> list[str]:
     if accel == "kvm":
         return ["-accel", "kvm", "-cpu", "host"]
+    if accel == "icount":  # single-threaded TCG: -icount cannot run a thread per vCPU
+        return ["-accel", "tcg,thread=single", "-icount", f"shift={ICOUNT_SHIFT},sleep=off",
+                "-cpu", "max"]
     return ["-accel", "tcg,thread=multi", "-cpu", "max"]
 
 
@@ -115,8 +128,9 @@ def command_line(*, bzimage: Path, shape: Shape, accel: str, init: Path, job: Pa
 
 
 def check_accel(requested: str) -> None:
-    if requested not in ("auto", "kvm", "tcg"):
-        raise KcompressdError(f"--accel must be auto, kvm or tcg, got {requested!r}")
+    if requested not in ACCELS:
+        raise KcompressdError(f"--accel must be {', '.join(ACCELS[:-1])} or {ACCELS[-1]}, "
+                              f"got {requested!r}")
 
 
 def choose_accel(requested: str, probe: Callable[[], bool]) -> tuple[str, str]:
@@ -124,6 +138,8 @@ def choose_accel(requested: str, probe: Callable[[], bool]) -> tuple[str, str]:
     check_accel(requested)
     if requested == "tcg":
         return "tcg", "asked for"
+    if requested == "icount":
+        return "icount", "asked for: guest time counts instructions, 1 ns each"
     why_not = kvm_capable()
     if requested == "kvm":
         if why_not:
