@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kcompressd.backends.zram_cost import Draw, ZramStore
-from kcompressd.mm.workload import Region, background_load
+from kcompressd.mm.workload import Region, periodic_load
 from kcompressd.scenarios import load_scenario
 from kcompressd.sim.core import RUN, Sim
 from kcompressd.sim.run import simulate
@@ -64,14 +64,14 @@ def test_freeing_objects_gives_zsmalloc_pages_back() -> None:
             store.slots_used) == (32, 40_000, 2, 1, 32)
 
 
-def test_background_load_runs_from_the_ticks_whoever_else_runs() -> None:
-    # Its work stands for the timer interrupt's: it starts at tick boundaries (HZ 250), so its
-    # wake-ups do not end other threads' slices between ticks, and it takes its share.
+def test_a_periodic_process_starts_its_bursts_on_its_own_cadence() -> None:
+    # The bench's sampler: a burst every period from its first, however long each burst
+    # waited for the CPU behind a hog, and its share of one CPU in all.
     sim = Sim([1.0], context_switch=0.0)
     starts: list[float] = []
 
     def recorded():
-        gen = background_load(sim, 0.05, 4e-3)
+        gen = periodic_load(sim, 0.05, 0.1)
         value = None
         while True:
             action = gen.send(value)
@@ -83,9 +83,10 @@ def test_background_load_runs_from_the_ticks_whoever_else_runs() -> None:
         while True:
             yield (RUN, 300e-6)
 
-    bg = sim.spawn("bg", recorded())
-    sim.spawn("hog", hog())
-    sim.run(0.2)
-    assert len(starts) >= 45
-    assert all(abs(t / 4e-3 - round(t / 4e-3)) < 1e-6 for t in starts[1:])
-    assert bg.cpu_time == pytest.approx(0.05 * 0.2, rel=0.05)
+    sampler = sim.spawn("sampler", recorded(), mm="sampler")
+    sim.spawn("hog", hog(), mm="hog")
+    sim.run(2.0)
+    assert len(starts) == 20
+    # Woken every 0.1 s (its timer); inside the hog's slice it waits for the next tick.
+    assert all(-1e-9 <= t - 0.1 * k <= 4e-3 + 1e-9 for k, t in enumerate(starts))
+    assert sampler.cpu_time == pytest.approx(0.05 * 2.0, rel=0.02)

@@ -146,6 +146,55 @@ def test_wakeup_latency_and_no_lost_wakeup() -> None:
     assert woke[-1][0] == "busy" and woke[-1][2] is True
 
 
+def test_a_wakeup_onto_an_idle_cpu_waits_for_it_to_leave_idle() -> None:
+    """ttwu_queue_wakelist(): the idle CPU runs the wake-up once out of idle, and is not idle
+    meanwhile (rq->ttwu_pending), so a second wake-up in that time goes to another CPU. The
+    way out counts as idle time."""
+    sim = Sim([1.0, 1.0], context_switch=0.0, wakeup_latency=50e-6)
+    ran: dict[str, tuple[float, int]] = {}
+
+    def sleeper(name: str):
+        yield SLEEP
+        th = next(t for t in sim.threads if t.name == name)
+        assert th.cpu is not None
+        ran[name] = (sim.now, th.cpu.index)
+        yield (RUN, 1e-3)
+
+    a = sim.spawn("a", sleeper("a"))
+    b = sim.spawn("b", sleeper("b"), cpus=None)
+    sim.run(1e-3)
+    a_cpu = a.task_cpu
+    assert a_cpu is not None
+    b.task_cpu = a_cpu  # both last ran on one CPU: b's wake-up would go there if it were idle
+    sim.call_at(2e-3, lambda _: sim.wake(a))
+    sim.call_at(2.02e-3, lambda _: sim.wake(b))
+    sim.run(4e-3)
+    assert ran["a"] == (pytest.approx(2.05e-3), a_cpu.index)
+    assert ran["b"][0] == pytest.approx(2.07e-3) and ran["b"][1] != a_cpu.index
+    assert sim.busy_time(a_cpu) == pytest.approx(1e-3)
+
+
+def test_interrupt_work_delays_what_runs_without_a_switch() -> None:
+    """irq_load(): each tick takes its work from the running thread, whose work ends that much
+    later and whose runtime counts it, with no preemption; an idle CPU is busy meanwhile."""
+    sim = Sim([1.0, 1.0], context_switch=0.0)
+    sim.irq_load(0.01, 4e-3)  # 40 us at every tick on each CPU
+    done: list[float] = []
+
+    def worker():
+        yield (RUN, 10e-3)  # spans the ticks at 4 and 8 ms
+        done.append(sim.now)
+        yield SLEEP
+
+    w = sim.spawn("w", worker())
+    sim.run(20e-3)
+    assert done == [pytest.approx(10e-3 + 2 * 40e-6)]
+    assert w.cpu_time == pytest.approx(10e-3 + 2 * 40e-6)
+    assert (w.nvcsw, w.nivcsw) == (1, 0)
+    assert sum(sim.busy_time(c) for c in sim.cpus) == pytest.approx(
+        10e-3 + 2 * 40e-6 + 40e-6 * (5 + 3), rel=1e-6)  # idle ticks: 4-20 ms there, 12-20 here
+
+
 def test_wait_times_out_or_is_woken() -> None:
     sim = Sim([1.0], wakeup_latency=0.0)
     out = []
@@ -179,12 +228,13 @@ def _sleeper_and_hog(sim: Sim) -> tuple[Thread, list[float]]:
 
 
 @pytest.mark.parametrize("scheduler, wake_at, runs_at", [
-    # CFS: sleeper credit and wake-up preemption, it runs after its wake-up latency.
-    ("cfs", 50e-3, 50e-3 + 10e-6),
+    # CFS: sleeper credit and wake-up preemption; queued on a busy CPU, so at once (the wake-up
+    # latency is an idle CPU's way out of idle).
+    ("cfs", 50e-3, 50e-3),
     # EEVDF: the hog's slice (0.75 ms from the tick at 48 ms that renewed it) is over when the
-    # sleeper is enqueued at 50.01 ms; update_curr() notices it there and the CPU goes to the
+    # sleeper is enqueued at 50 ms; update_curr() notices it there and the CPU goes to the
     # woken thread, whose deadline is earlier.
-    ("eevdf", 50e-3, 50e-3 + 10e-6),
+    ("eevdf", 50e-3, 50e-3),
     # EEVDF: woken inside the slice the tick at 48 ms gave the hog, the hog is eligible (the
     # woken thread slept with no lag) and its deadline (48.75 ms) is earlier than the woken
     # thread's: it keeps the CPU until the first tick after that deadline (52 ms).

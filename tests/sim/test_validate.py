@@ -89,6 +89,21 @@ def test_a_kernel_that_counts_zero_swapouts_has_the_zeromap(measured: str) -> No
     assert load_scenario("phone-memeater", plan_overrides(run, measured)[0])["swap"]["zeromap"]
 
 
+def test_the_bench_s_sampler_is_a_process_and_the_rest_is_interrupt_work(measured: str
+                                                                         ) -> None:
+    run = real()
+    run["meta"] |= {"cpus_busy_seconds": 9.5, "sampler_cpu_seconds": 0.4, "samples": 50}
+    s = load_scenario("phone-memeater", plan_overrides(run, measured)[0])["workload"]
+    # 0.5 s besides the tracked threads in 10 s: 0.4 s the sampler's, woken 50 times.
+    assert s["sampler_cpus"] == pytest.approx(0.04)
+    assert s["sampler_period_s"] == pytest.approx(0.2)
+    assert s["background_cpus"] == pytest.approx(0.01)
+    # A result that does not say how often its sampler woke: all of it from the tick.
+    del run["meta"]["samples"]
+    s = load_scenario("phone-memeater", plan_overrides(run, measured)[0])["workload"]
+    assert (s["sampler_cpus"], s["background_cpus"]) == (0.0, pytest.approx(0.05))
+
+
 def test_a_profile_without_eater_costs_cannot_replay_a_run() -> None:
     with pytest.raises(KcompressdError, match="no \\[eater\\] costs"):
         plan_overrides(real(), "phone")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -151,12 +150,12 @@ def cpu_hog(slice_cost: float) -> Generator[tuple, Any, None]:
         yield (RUN, slice_cost)
 
 
-def background_load(sim: Sim, share: float, period: float) -> Generator[tuple, Any, None]:
-    """Work a real machine does besides the threads modelled (the timer interrupt and its
-    softirqs, kernel workers, the harness's own processes): `share` of one CPU, run once per
-    `period` (a jiffy) from a tick. Ticks, not arbitrary instants: a wake-up between ticks
-    would end the running thread's expired slice there (update_curr() at the enqueue),
-    which the guests' interrupt work does not do."""
+def periodic_load(sim: Sim, share: float, period: float) -> Generator[tuple, Any, None]:
+    """A process that starts a burst of work every `period`, `share` of one CPU in all, as the
+    bench's sampler does (woken by its own timer, at no tick in particular): each burst
+    competes for the CPU as any woken task does, milliseconds at a time."""
+    due = sim.now
     while True:
         yield (RUN, share * period)
-        yield (WAIT, (math.floor(sim.now / period + 1e-9) + 1) * period - sim.now)
+        due += period
+        yield (WAIT, max(due - sim.now, 1e-6))

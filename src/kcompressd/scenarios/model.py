@@ -97,6 +97,8 @@ class WorkloadSection:
     hot_mb: int
     hogs: int
     background_cpus: float
+    sampler_cpus: float
+    sampler_period_s: float
     hog_slice_ms: float
 
 

@@ -33,7 +33,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "mm_switch_us": Field(0.0, "extra cost of a switch that loads another process's "
                               "address space (µs); kernel threads borrow the last one",
                               0.0, 1000.0),
-        "wakeup_latency_us": Field(20.0, "from wake_up_process() to runnable (µs)", 0.0, 1e5),
+        "wakeup_latency_us": Field(20.0, "a wake-up onto an idle CPU: its way out of idle (µs)",
+                                   0.0, 1e5),
         "autogroup": Field(False, "the workload's processes form one task group, as one "
                            "session's do with kernel.sched_autogroup_enabled (or one cgroup): "
                            "the load balancer weighs them together as one task"),
@@ -102,8 +103,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
                         0, 1 << 24),
         "hogs": Field(0, "CPU-bound foreground threads", 0, 4096),
         "background_cpus": Field(0.0, "other work besides the modelled threads, in CPUs (0.07: "
-                                 "7% of one CPU): kernel workers, interrupts, the harness; "
-                                 "periodic tasks of one jiffy", 0.0, 4096.0),
+                                 "7% of one CPU): interrupts and what runs from them, done at "
+                                 "each tick on every CPU at the expense of what runs there",
+                                 0.0, 4096.0),
+        "sampler_cpus": Field(0.0, "a process that wakes every sampler_period_s and works, as "
+                              "kcompressd bench's sampler does, in CPUs", 0.0, 4096.0),
+        "sampler_period_s": Field(0.1, "how often that process wakes (s)", 1e-3, 1e3),
         "hog_slice_ms": Field(1.0, "work per scheduling round of a hog (ms at speed 1.0)",
                               0.01, 1000.0),
     },

@@ -43,7 +43,11 @@ shares 1024) weighs only its share of the group (task_h_load()), so two such thr
 CPU weigh as much as one thread of the root group alone on the other, and stay there. Loads
 are the weights of the runnable threads, not PELT averages.
 
-Waking a sleeping thread costs `wakeup_latency` before it is runnable; switching a CPU to
+A woken thread is queued at once on a CPU that is running something (try_to_wake_up() enqueues
+it there, and the waker, preempted, gives up its CPU at its next preemption point); a wake-up
+that lands on an idle CPU waits `wakeup_latency` while that CPU leaves its idle state (the
+wake-up is queued to it, ttwu_queue_wakelist(), and it counts as busy meanwhile,
+rq->ttwu_pending). Switching a CPU to
 another thread costs `context_switch` seconds of work (charged to the incoming thread), and
 `mm_switch` more when it loads another address space: a thread with an `mm` (a process)
 coming to a CPU whose last process had another (switch_mm_irqs_off()); kernel threads have
@@ -140,7 +144,7 @@ class Cpu:
     start less the time it sat idle."""
 
     __slots__ = ("active_mm", "balance_interval", "idle_since", "idle_total", "index", "last",
-                 "min_vruntime", "nr_balance_failed", "rq", "speed", "thread")
+                 "min_vruntime", "nr_balance_failed", "rq", "speed", "thread", "waking")
 
     def __init__(self, index: int, speed: float, balance_interval: int) -> None:
         self.index = index
@@ -157,6 +161,7 @@ class Cpu:
         self.active_mm: str | None = None  # the address space loaded (kernel threads keep it)
         self.idle_since = 0.0  # idle from the start
         self.idle_total = 0.0
+        self.waking: Thread | None = None  # woken onto it while it leaves its idle state
 
 
 class Sim:
@@ -238,6 +243,26 @@ class Sim:
             self.now = until
         self.events += n
 
+    def irq_load(self, share: float, period: float) -> None:
+        """Interrupt work on every CPU, `share` of it, done at each tick (`period`): taken
+        from whatever runs there, whose work ends that much later and whose runtime counts it
+        (rq_clock_task() without IRQ_TIME_ACCOUNTING), with no wake-up and no pick."""
+        for cpu in self._by_index:
+            self.call_at(period, self._irq, (cpu, share * period, period))
+
+    def _irq(self, arg: tuple[Cpu, float, float]) -> None:
+        cpu, work, period = arg
+        th = cpu.thread
+        if th is not None and th.state == _RUNNING:
+            th._token += 1  # its segment ends `work` later
+            th._seg_end += work
+            self._seq += 1
+            heappush(self._heap, (th._seg_end, self._seq, self._on_segment_end,
+                                  (th, th._token)))
+        else:
+            cpu.idle_total -= work  # out of idle for the interrupt
+        self.call_at(self.now + period, self._irq, arg)
+
     def stop(self) -> None:
         """End `run()` after the current event (the simulation's work is done)."""
         self._stop = True
@@ -277,7 +302,7 @@ class Sim:
             self._check_preempt_wakeup(cpu, th, before)
 
     def wake(self, th: Thread) -> None:
-        """wake_up_process(): runnable after the wake-up latency; never lost."""
+        """wake_up_process(): runnable once the waker's current step is done; never lost."""
         if th.state == _SLEEPING:
             th.state = _WAKING
             th._token += 1  # cancels a pending timeout
@@ -287,15 +312,51 @@ class Sim:
             cur = self.current
             on = cur.cpu if cur is not None and cur.state == _RUNNING else None
             th._waker = on.index if on is not None else -1
-            self.call_at(self.now + self.wakeup_latency, self._woken, th)
+            self._woken(th)
         elif th.state in (_RUNNING, _RUNNABLE, _NEW):
             th.wake_pending = True
 
     def _woken(self, th: Thread) -> None:
-        if self.eevdf and th.delayed:
-            self._requeue_delayed(th)
-            return
-        cpu = self._select_task_rq(th)
+        """try_to_wake_up(): the CPU is chosen at the wake-up (select_task_rq()). An idle one
+        runs the wake-up itself once out of its idle state (ttwu_queue_wakelist()), and is
+        not idle meanwhile (rq->ttwu_pending); on a busy one `th` is queued as the waker's
+        current step ends, which is when a preempted waker gives up its CPU (its next
+        cond_resched() or return to user space)."""
+        cpu = None
+        if not (self.eevdf and th.delayed):  # a delayed one is still on its runqueue
+            cpu = self._select_task_rq(th)
+            if self.wakeup_latency > 0 and self._is_idle(cpu):
+                self._take_idle(cpu)
+                cpu.idle_since = self.now  # the way out of idle is idle time too
+                cpu.waking = th
+                self.call_at(self.now + self.wakeup_latency, self._idle_exit, cpu)
+                return
+        self.call_at(self.now, self._ttwu_do_activate, (th, cpu))
+
+    def _ttwu_do_activate(self, arg: tuple[Thread, Cpu | None]) -> None:
+        th, cpu = arg
+        if cpu is None:
+            if th.delayed:
+                self._requeue_delayed(th)
+                return
+            cpu = self._select_task_rq(th)  # picked and dequeued in this very instant
+        self._activate(cpu, th)
+
+    def _idle_exit(self, cpu: Cpu) -> None:
+        """`cpu` is out of its idle state: the wake-up queued to it runs there, placed among
+        any thread queued or pulled there meanwhile."""
+        th = cpu.waking
+        assert th is not None
+        cpu.idle_total += self.now - cpu.idle_since
+        self._activate(cpu, th)  # still `waking`, so queued rather than run
+        cpu.waking = None
+        nxt = self._pop_next(cpu)
+        assert nxt is not None
+        self._dispatch(cpu, nxt)
+
+    def _activate(self, cpu: Cpu, th: Thread) -> None:
+        """ttwu_do_activate(): the woken `th` placed and queued on `cpu`, the running thread
+        preempted if `th` should run first."""
         prev = th.task_cpu
         assert prev is not None
         th.task_cpu = cpu
@@ -408,18 +469,19 @@ class Sim:
         if not idle:
             return target
         top = idle[0].speed
-        if target.thread is None and target.speed == top:
+        is_idle = self._is_idle
+        if is_idle(target) and target.speed == top:
             return target
-        if prev is not target and prev.thread is None and prev.speed == top:
+        if prev is not target and is_idle(prev) and prev.speed == top:
             return prev
-        best: Cpu | None = target if target.thread is None else None
-        if prev.thread is None and (best is None or prev.speed > best.speed):
+        best: Cpu | None = target if is_idle(target) else None
+        if is_idle(prev) and (best is None or prev.speed > best.speed):
             best = prev
         n = len(self._by_index)
         allowed = th.allowed
         for k in range(1, n):
             cpu = self._by_index[(target.index + k) % n]
-            if cpu.thread is None and cpu.index in allowed and \
+            if is_idle(cpu) and cpu.index in allowed and \
                     (best is None or cpu.speed > best.speed):
                 best = cpu
                 if cpu.speed == top:
@@ -443,8 +505,8 @@ class Sim:
         return self._by_index[min(loads)[1]]
 
     def _is_idle(self, cpu: Cpu) -> bool:
-        """available_idle_cpu(): nothing running and nothing queued."""
-        return cpu.thread is None and not cpu.rq
+        """available_idle_cpu(): nothing running, nothing queued, no wake-up on its way."""
+        return cpu.thread is None and not cpu.rq and cpu.waking is None
 
     def _take_idle(self, cpu: Cpu) -> None:
         """`cpu` leaves the idle list."""
@@ -457,7 +519,7 @@ class Sim:
         return self.now - idle
 
     def _enqueue(self, cpu: Cpu, th: Thread) -> None:
-        if cpu.thread is None:
+        if cpu.thread is None and cpu.waking is None:
             self._take_idle(cpu)
             self._dispatch(cpu, th)
         else:
@@ -815,12 +877,15 @@ class Sim:
             self._dispatch(cpu, nxt)
         else:
             cpu.idle_since = self.now
-            # Keep the idle list ordered fastest first.
-            idle = self._idle
-            i = 0
-            while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
-                i += 1
-            idle.insert(i, cpu)
+            self._insert_idle(cpu)
+
+    def _insert_idle(self, cpu: Cpu) -> None:
+        """`cpu` joins the idle list, which is kept ordered fastest first."""
+        idle = self._idle
+        i = 0
+        while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
+            i += 1
+        idle.insert(i, cpu)
 
     # -- load balancing ----------------------------------------------------------------------
     def _sched_balance_newidle(self, cpu: Cpu) -> bool:
@@ -852,7 +917,7 @@ class Sim:
                 cpu.balance_interval *= 2
             if cpu.rq and self._idle:
                 for dst in list(self._idle):
-                    if dst.thread is None and self._sched_balance_rq(dst, False) == 1:
+                    if self._is_idle(dst) and self._sched_balance_rq(dst, False) == 1:
                         self._take_idle(dst)
                         nxt = self._pop_next(dst)
                         assert nxt is not None

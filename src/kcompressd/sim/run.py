@@ -14,7 +14,6 @@ CPU affinity and per-CPU runqueues (one global EEVDF or CFS runqueue), power.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +35,9 @@ from kcompressd.mm.workload import (
     CHUNK_PAGES,
     EaterCosts,
     Region,
-    background_load,
     cpu_hog,
     memory_eater,
+    periodic_load,
     region_eater,
 )
 from kcompressd.profiles import Profile, load_profile
@@ -250,10 +249,11 @@ def _start_workload(m: Machine) -> None:
     sim.call_at(wl.start_s, start)
     for i in range(wl.hogs):
         sim.spawn(f"hog{i}", cpu_hog(wl.hog_slice_ms * 1e-3), mm=f"hog{i}")
-    tasks = math.ceil(wl.background_cpus)
-    for i in range(tasks):
-        sim.spawn(f"background{i}", background_load(sim, wl.background_cpus / tasks,
-                                                     1 / m.cfg.machine.hz))
+    if wl.background_cpus > 0:
+        sim.irq_load(wl.background_cpus / len(sim.cpus), 1 / m.cfg.machine.hz)
+    if wl.sampler_cpus > 0:  # a process: it has an address space of its own
+        sim.spawn("sampler", periodic_load(sim, wl.sampler_cpus, wl.sampler_period_s),
+                  mm="sampler")
 
 
 def simulate(scenario: Scenario, *, design: str | None = None, seed: int = 0,
