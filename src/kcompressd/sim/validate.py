@@ -6,9 +6,9 @@ the LRU as the window opened (the rest of MemTotal, the hugepage balloon and the
 out of reclaim's reach), that anon memory fresh (the bench prefills just before its window),
 the eaters' regions and prefill (region eaters, with the profile's measured per-page costs),
 the zram device and codec, the corpus, the measured duration, the CPU time the run spent
-besides its tracked threads (as background load) and, on a kernel carrying the kcompressd
-patch, its sysctls as the `kcompressd` design's parameters. `errors()` compares the metrics
-the issue names, as relative errors (sim - real) / real.
+besides its tracked threads (its sampler as a process, the rest as interrupt work) and, on a
+kernel carrying the kcompressd patch, its sysctls as the `kcompressd` design's parameters.
+`errors()` compares the metrics the issue names, as relative errors (sim - real) / real.
 """
 
 from __future__ import annotations
