@@ -73,3 +73,16 @@ def test_icount_runs_one_tcg_thread_on_an_instruction_clock(tmp_path: Path, monk
     # -icount refuses a thread per vCPU; sleep=off makes an idle guest's clock jump.
     assert args[args.index("-accel") + 1] == "tcg,thread=single"
     assert args[args.index("-icount") + 1] == f"shift={qemu.ICOUNT_SHIFT},sleep=off"
+
+
+def test_an_icount_guest_of_several_vcpus_is_said_to_be_no_smp_machine(tmp_path: Path,
+                                                                       monkeypatch, capsys):
+    from kcompressd.lab import machine as lab_machine
+
+    monkeypatch.setattr(lab_machine, "qemu_binary", lambda: "/usr/bin/qemu-system-x86_64")
+    monkeypatch.setattr(lab_machine.image, "resolve",
+                        lambda kernel: (tmp_path / "bzImage", {"version": "6.12"}))
+    one = lab_machine.machine(None, Shape(cpus=1), "icount")
+    two = lab_machine.machine(None, Shape(cpus=2), "icount")
+    assert "SMP" not in one.accel_reason and "no SMP machine" in two.accel_reason
+    assert "no SMP machine" in capsys.readouterr().err

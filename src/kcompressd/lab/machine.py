@@ -53,6 +53,9 @@ def machine(kernel: str | None, shape: Shape, accel: str, *, quiet: bool = False
     qemu_binary()
     bzimage, known = image.resolve(kernel)
     chosen, reason = choose_accel(accel, lambda: _probe_kvm(bzimage, shape))
+    if chosen == "icount" and shape.cpus > 1:
+        reason += ("; its vCPUs take turns on one clock, so it is no SMP machine: its timings "
+                   "stand for none")
     if not quiet:
         what = known.get("version") or bzimage
         print(f"kcompressd: lab guest: {shape.cpus} vCPU, {shape.memory_mib} MiB, "
