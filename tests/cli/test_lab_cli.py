@@ -14,7 +14,7 @@ from helpers import refused, run_kcompressd
     (("lab", "run", "--memory", "64", "--", "true"), "--memory 64 MiB is too small"),
     (("lab", "run", "--nodes", "9", "--", "true"), "--nodes must be 1..8"),
     (("lab", "run", "--accel", "hvf", "--kernel", "/bin/true", "--", "true"),
-     "--accel must be auto, kvm or tcg"),
+     "--accel must be auto, kvm, tcg or icount"),
     (("lab", "run", "--timeout", "0", "--", "true"), "--timeout must be a positive number"),
     (("lab", "run", "--kernel", "no-such-id", "--", "true"), "no cached kernel has that id"),
     (("lab", "run", "--kernel", "/nonexistent/bzImage", "--", "true"), "no such file"),
