@@ -9,6 +9,8 @@
 # ACCEL=icount (the default): guest time counts instructions, so a run repeats to within a
 # percent whatever else the host does, and JOBS runs go side by side. ACCEL=tcg: the emulator's
 # speed is the guest's, so run it alone, under `nice -n -15`, with JOBS=1 and more rounds.
+# The cpu2 settings are an SMP machine only under tcg: under icount the vCPUs take turns on one
+# clock (docs/lab.md), and their rows are kept for the record, not held against the model.
 # Usage: [REPEAT=2] [JOBS=2] [ACCEL=icount] [OUT=DIR] sh docs/results/run-validate.sh [DURATION]
 #        STEP=3 sh docs/results/run-validate.sh   (step 3 again, e.g. after a model change)
 set -eu
