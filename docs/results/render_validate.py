@@ -29,7 +29,7 @@ LIMIT = 0.20
 def setting(real: dict) -> str:
     meta = real["meta"]
     vm = meta.get("vm") or {}
-    parts = [f"{vm['cpus']} vCPU" if vm else "host"]
+    parts = [f"{vm['cpus']} vCPU {vm.get('accel', 'tcg')}" if vm else "host"]
     if vm and not (vm.get("kernel") or {}).get("patches"):
         parts.append("vanilla 6.12")
     parts.append(f"{meta['plan']['threads']} eaters")
