@@ -877,15 +877,12 @@ class Sim:
             self._dispatch(cpu, nxt)
         else:
             cpu.idle_since = self.now
-            self._insert_idle(cpu)
-
-    def _insert_idle(self, cpu: Cpu) -> None:
-        """`cpu` joins the idle list, which is kept ordered fastest first."""
-        idle = self._idle
-        i = 0
-        while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
-            i += 1
-        idle.insert(i, cpu)
+            # Keep the idle list ordered fastest first.
+            idle = self._idle
+            i = 0
+            while i < len(idle) and (idle[i].speed, -idle[i].index) > (cpu.speed, -cpu.index):
+                i += 1
+            idle.insert(i, cpu)
 
     # -- load balancing ----------------------------------------------------------------------
     def _sched_balance_newidle(self, cpu: Cpu) -> bool:
