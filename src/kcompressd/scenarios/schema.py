@@ -107,7 +107,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                  "each tick on every CPU at the expense of what runs there",
                                  0.0, 4096.0),
         "sampler_cpus": Field(0.0, "a process that wakes every sampler_period_s and works, as "
-                              "kcompressd bench's sampler does, in CPUs", 0.0, 4096.0),
+                              "kcompressd bench's sampler does: its share of one CPU", 0.0, 1.0),
         "sampler_period_s": Field(0.1, "how often that process wakes (s)", 1e-3, 1e3),
         "hog_slice_ms": Field(1.0, "work per scheduling round of a hog (ms at speed 1.0)",
                               0.01, 1000.0),
