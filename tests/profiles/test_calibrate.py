@@ -156,17 +156,20 @@ def test_a_run_without_perf_gives_the_cpu_and_counts_perf_gives_the_shares() -> 
 def test_the_eaters_in_run_cost_scales_the_quiet_loop_s() -> None:
     from kcompressd.profiles.calibrate import eater_in_run_factor
 
-    run = {"cpu": {"kswapd0": 1.0, "eater0": 3.0}, "vmstat": {"pgsteal_direct": 10_000,
-                                                              "pswpin": 0},
+    run = {"cpu": {"kswapd0": 1.0, "eater0": 3.0},
+           "vmstat": {"pgsteal_direct": 10_000, "pgscan_direct": 40_000, "pswpin": 0},
            "workload": {"pages_written": 20_000},
            "meta": {"plan": {"threads": 1, "per_eater": 1 << 30, "prefill": 0}}}
-    k = {"kswapd_cpu_s": 1.0, "pgsteal_kswapd": 50_000}  # 20 us per steal
+    # 20 us per steal, 4 of them scanning two folios at 2 us
+    k = {"kswapd_cpu_s": 1.0, "pgsteal_kswapd": 50_000, "pgscan_kswapd": 100_000}
     loop = {"touch": 50_000.0, "revisit": 1.0, "fault": 1.0}  # 50 us per new page
-    factor, why = eater_in_run_factor(run, loop, k, None, [], "lz4")
-    # 3 s less 10,000 direct steals at 20 us = 2.8 s for 20,000 new pages at 50 us = 1 s
-    assert factor == pytest.approx(2.8)
-    assert "20000 new pages" in why
-    assert eater_in_run_factor({**run, "workload": {}}, loop, k, None, [], "lz4")[0] == 1.0
+    factor, why = eater_in_run_factor(run, loop, k, 2_000.0, None, [], "lz4")
+    # Direct reclaim: 10,000 steals at 16 us besides scanning, 40,000 scans at 2 us = 0.24 s
+    # (kswapd's 20 us a steal would say 0.2 s); 3 s less that for 20,000 new pages at 50 us.
+    assert factor == pytest.approx(2.76)
+    assert "20000 new pages" in why and "40000 scanned" in why
+    assert eater_in_run_factor({**run, "workload": {}}, loop, k, 2_000.0, None, [],
+                               "lz4")[0] == 1.0
 
 
 def test_pooled_runs_sum_what_per_page_costs_divide() -> None:

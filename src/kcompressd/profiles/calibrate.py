@@ -155,22 +155,27 @@ def pool_runs(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
-                        k: Mapping[str, float], codec: CodecCosts | None,
+                        k: Mapping[str, float], scan_ns: float, codec: CodecCosts | None,
                         corpus_pages: list[bytes], algorithm: str) -> tuple[float, str]:
     """How much more the eaters' own work costs per page in the baseline run than in the
     quiet loop timed alone: reclaim on the same CPUs evicts their caches and TLB entries,
-    and their faults meet a busy allocator. The eaters' CPU, less their direct reclaim (at
-    kswapd's CPU per steal), over what their pages would cost at the loop's timings: new
-    pages (touch), swap-ins (revisit + fault + decompression) and resident revisits.
-    1.0 where the run does not say (no eater CPU or pages recorded)."""
+    and their faults meet a busy allocator. The eaters' CPU, less their direct reclaim, over
+    what their pages would cost at the loop's timings: new pages (touch), swap-ins (revisit +
+    fault + decompression) and resident revisits. Direct reclaim costs what kswapd's does per
+    folio reclaimed (unmap, store, compression) and per folio scanned (`scan_ns`): it scans
+    more per folio it reclaims than kswapd (shrink_lruvec() at DEF_PRIORITY goes through its
+    whole target). 1.0 where the run does not say (no eater CPU or pages recorded)."""
     wl, vm = run.get("workload", {}), run["vmstat"]
     plan = run.get("meta", {}).get("plan", {})
     eater_cpu = sum(v for n, v in run["cpu"].items() if n.startswith("eater"))
     written = wl.get("pages_written", 0)
     if not (eater_cpu > 0 and written > 0 and plan.get("per_eater")):
         return 1.0, "the run records no eater CPU or pages: the loop's timings as they are"
-    per_steal = k["kswapd_cpu_s"] / k["pgsteal_kswapd"]
-    own = eater_cpu - vm.get("pgsteal_direct", 0) * per_steal
+    scan = scan_ns * 1e-9
+    per_steal = k["kswapd_cpu_s"] / k["pgsteal_kswapd"] - scan * k["pgscan_kswapd"] / \
+        k["pgsteal_kswapd"]  # kswapd's CPU per steal besides its scanning
+    direct = vm.get("pgsteal_direct", 0) * per_steal + vm.get("pgscan_direct", 0) * scan
+    own = eater_cpu - direct
     runs = int(run.get("meta", {}).get("pooled_runs", 1))
     new = min(written, runs * int(plan["threads"]) * (int(plan["per_eater"]) -
                                                       int(plan["prefill"])) // PAGE_SIZE)
@@ -189,10 +194,11 @@ def eater_in_run_factor(run: Mapping[str, Any], eater_ns: Mapping[str, float],
         return 1.0, ("the eaters' direct reclaim took all their CPU: the loop's timings as "
                      "they are")
     return own / loop, (f"baseline run: eater CPU {eater_cpu:.2f} s less direct reclaim "
-                        f"({vm.get('pgsteal_direct', 0)} pages at kswapd's "
-                        f"{per_steal * 1e6:.1f} us) over {new} new pages, {swapins} swap-ins "
-                        f"and {written - new - swapins} resident revisits at the loop's "
-                        "timings")
+                        f"({direct:.2f} s: {vm.get('pgsteal_direct', 0)} pages reclaimed at "
+                        f"kswapd's {per_steal * 1e6:.1f} us and "
+                        f"{vm.get('pgscan_direct', 0)} scanned at {scan_ns / 1e3:.2f} us) "
+                        f"over {new} new pages, {swapins} swap-ins and "
+                        f"{written - new - swapins} resident revisits at the loop's timings")
 
 
 def scale_codec(c: CodecCosts, factor: float, why: str) -> CodecCosts:
@@ -258,7 +264,7 @@ def build_profile(name: str, codecs: dict[str, CodecCosts], corpus_pages: list[b
                                            "cost (a write and a read in one thread)")
         cpu["mm_switch_us"] = Sourced(float(f"{switch.mm:.4g}"), f"{how}, between two "
                                       "processes, less the same between two threads")
-    slower, why_slower = eater_in_run_factor(run, eater_ns, k, codecs.get(algorithm),
+    slower, why_slower = eater_in_run_factor(run, eater_ns, k, scan_ns, codecs.get(algorithm),
                                              corpus_pages, algorithm)
     info = {**info, "eater_in_run_factor": Sourced(float(f"{slower:.4g}"), why_slower)}
     how = (f"the bench eater's loop on 64 MiB of {corpus}, no reclaim, min of 3 passes, x "
