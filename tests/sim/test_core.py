@@ -195,6 +195,25 @@ def test_interrupt_work_delays_what_runs_without_a_switch() -> None:
         10e-3 + 2 * 40e-6 + 40e-6 * (5 + 3), rel=1e-6)  # idle ticks: 4-20 ms there, 12-20 here
 
 
+def test_interrupt_work_leaves_the_ticks_that_end_slices() -> None:
+    """Two hogs on one CPU lose it to each other at the same ticks with interrupt work as
+    without: delaying a running thread's work must not cancel its pending tick."""
+    def switches(irq: bool) -> tuple[int, int]:
+        sim = Sim([1.0], context_switch=0.0, base_slice=0.75e-3, tick=4e-3)
+        if irq:
+            sim.irq_load(0.001, sim.tick)
+
+        def hog():
+            while True:
+                yield (RUN, 10e-3)  # segments far longer than a tick
+
+        a, b = sim.spawn("a", hog()), sim.spawn("b", hog())
+        sim.run(0.2)
+        return a.nivcsw, b.nivcsw
+
+    assert switches(True) == switches(False)
+
+
 def test_wait_times_out_or_is_woken() -> None:
     sim = Sim([1.0], wakeup_latency=0.0)
     out = []

@@ -254,7 +254,8 @@ class Sim:
         cpu, work, period = arg
         th = cpu.thread
         if th is not None and th.state == _RUNNING:
-            th._token += 1  # its segment ends `work` later
+            # Its segment ends `work` later; the event of the old end is told apart by its
+            # time (`_segment_done`), not by a new token, which would cancel its pending tick.
             th._seg_end += work
             self._seq += 1
             heappush(self._heap, (th._seg_end, self._seq, self._on_segment_end,
@@ -753,7 +754,7 @@ class Sim:
 
     def _segment_done(self, arg: tuple[Thread, int]) -> None:
         th, token = arg
-        if th._token != token or th.state != _RUNNING:
+        if th._token != token or th.state != _RUNNING or self.now != th._seg_end:
             return
         heap = self._heap
         # Constant while the thread stays on its CPU, which is as long as this loop runs.
