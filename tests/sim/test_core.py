@@ -150,7 +150,8 @@ def test_a_wakeup_onto_an_idle_cpu_waits_for_it_to_leave_idle() -> None:
     """ttwu_queue_wakelist(): the idle CPU runs the wake-up once out of idle, and is not idle
     meanwhile (rq->ttwu_pending), so a second wake-up in that time goes to another CPU. The
     way out counts as idle time."""
-    sim = Sim([1.0, 1.0], context_switch=0.0, wakeup_latency=50e-6)
+    latency, wake_a, wake_b = 50e-6, 2e-3, 2.02e-3  # b's wake-up while a's CPU leaves idle
+    sim = Sim([1.0, 1.0], context_switch=0.0, wakeup_latency=latency)
     ran: dict[str, tuple[float, int]] = {}
 
     def sleeper(name: str):
@@ -166,19 +167,21 @@ def test_a_wakeup_onto_an_idle_cpu_waits_for_it_to_leave_idle() -> None:
     a_cpu = a.task_cpu
     assert a_cpu is not None
     b.task_cpu = a_cpu  # both last ran on one CPU: b's wake-up would go there if it were idle
-    sim.call_at(2e-3, lambda _: sim.wake(a))
-    sim.call_at(2.02e-3, lambda _: sim.wake(b))
+    sim.call_at(wake_a, lambda _: sim.wake(a))
+    sim.call_at(wake_b, lambda _: sim.wake(b))
     sim.run(4e-3)
-    assert ran["a"] == (pytest.approx(2.05e-3), a_cpu.index)
-    assert ran["b"][0] == pytest.approx(2.07e-3) and ran["b"][1] != a_cpu.index
+    assert ran["a"] == (pytest.approx(wake_a + latency), a_cpu.index)
+    assert ran["b"][0] == pytest.approx(wake_b + latency) and ran["b"][1] != a_cpu.index
     assert sim.busy_time(a_cpu) == pytest.approx(1e-3)
 
 
 def test_interrupt_work_delays_what_runs_without_a_switch() -> None:
     """irq_load(): each tick takes its work from the running thread, whose work ends that much
     later and whose runtime counts it, with no preemption; an idle CPU is busy meanwhile."""
-    sim = Sim([1.0, 1.0], context_switch=0.0)
-    sim.irq_load(0.01, 4e-3)  # 40 us at every tick on each CPU
+    sim = Sim([1.0, 1.0], context_switch=0.0, tick=4e-3)
+    share = 0.01
+    irq = share * sim.tick  # 40 us at every tick on each CPU
+    sim.irq_load(share, sim.tick)
     done: list[float] = []
 
     def worker():
@@ -188,11 +191,11 @@ def test_interrupt_work_delays_what_runs_without_a_switch() -> None:
 
     w = sim.spawn("w", worker())
     sim.run(20e-3)
-    assert done == [pytest.approx(10e-3 + 2 * 40e-6)]
-    assert w.cpu_time == pytest.approx(10e-3 + 2 * 40e-6)
+    assert done == [pytest.approx(10e-3 + 2 * irq)]
+    assert w.cpu_time == pytest.approx(10e-3 + 2 * irq)
     assert (w.nvcsw, w.nivcsw) == (1, 0)
     assert sum(sim.busy_time(c) for c in sim.cpus) == pytest.approx(
-        10e-3 + 2 * 40e-6 + 40e-6 * (5 + 3), rel=1e-6)  # idle ticks: 4-20 ms there, 12-20 here
+        10e-3 + 2 * irq + irq * (5 + 3), rel=1e-6)  # idle ticks: 4-20 ms there, 12-20 here
 
 
 def test_interrupt_work_leaves_the_ticks_that_end_slices() -> None:
