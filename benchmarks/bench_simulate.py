@@ -73,7 +73,9 @@ multi-kswapd 1.60x. Still short of 5 for the designs with workers.
 Wake-ups queued at once on a busy CPU, interrupt work from the tick (114048e; `--before
 6948107 --designs none,kcompressd,kcompressd-v2 --skip-memory --duration 1`, one run, quiet
 host, 2026-12-08): sim s per CPU s 1.00x, 1.00x, 0.99x, the same events: in the built-in
-scenarios every wake-up lands on an idle CPU, and they have no interrupt work.
+scenarios every wake-up lands on an idle CPU, and they have no interrupt work. Telling a stale
+segment-end event apart by its time (4bcaaf5, one more comparison per segment): `--before
+4bcaaf5~1`, two runs, kcompressd 0.92x and 1.11x, kcompressd-v1 0.97x, none 0.96x: noise.
 """
 
 from __future__ import annotations
